@@ -1,0 +1,21 @@
+"""The errors the public API raises: LedgerError and its subclasses (see API.md §8)."""
+
+from ledger.errors import (
+    ConcurrencyConflict,
+    IntegrityError,
+    InvalidParameter,
+    LedgerError,
+    ReadOnlySnapshot,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
+
+__all__ = [
+    "ConcurrencyConflict",
+    "IntegrityError",
+    "InvalidParameter",
+    "LedgerError",
+    "ReadOnlySnapshot",
+    "ResourceAlreadyExists",
+    "ResourceNotFound",
+]

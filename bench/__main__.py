@@ -1,0 +1,29 @@
+"""Run the benchmarks: `python -m bench [--backends sqlite,postgresql] [--only ledger]`."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+from . import ledger_bench
+from .harness import Report
+
+SUITES = {"ledger": ledger_bench.run}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated backends")
+    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
+    args = parser.parse_args()
+    print(f"evalledger benchmarks on {platform.machine()}, Python {platform.python_version()}")
+    for suite in args.only.split(","):
+        print(f"{suite}:")
+        for backend in args.backends.split(","):
+            SUITES[suite](backend, Report(backend))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

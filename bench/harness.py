@@ -1,0 +1,72 @@
+"""Timing, reporting against targets, and throwaway databases for benchmarks."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger import EventStore, create_engine, upgrade
+from ledger.testing import fresh_database
+
+
+@dataclass
+class Result:
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    higher_is_better: bool = True
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        met = self.value >= self.target if self.higher_is_better else self.value <= self.target
+        sign = ">=" if self.higher_is_better else "<="
+        return f"{'met' if met else 'MISSED'} (target {sign} {self.target:,.4g} {self.unit})"
+
+
+class Report:
+    """Collects results and prints one aligned line per result."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.results: list[Result] = []
+
+    def add(self, result: Result) -> None:
+        self.results.append(result)
+        print(
+            f"  [{self.backend:10}] {result.name:55} {result.value:>14,.4g} {result.unit:9} "
+            f"{result.verdict}",
+            flush=True,
+        )
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def best_of(n: int, fn: Callable[[], object]) -> float:
+    return min(timed(fn) for _ in range(n))
+
+
+@contextmanager
+def bench_store(backend: str) -> Iterator[EventStore]:
+    """A migrated event store on a fresh database (a file for SQLite)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="evalledger-bench-") as directory,
+        fresh_database(backend, Path(directory), prefix="evlbench") as url,
+    ):
+        engine = create_engine(url)
+        upgrade(engine)
+        try:
+            yield EventStore(engine)
+        finally:
+            engine.dispose()

@@ -1,0 +1,49 @@
+"""The error hierarchy shared by the ledger and the public API."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error evalledger raises on purpose."""
+
+    error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameter(LedgerError, ValueError):
+    """An argument or a value inside it is not acceptable; nothing was written."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class ResourceNotFound(LedgerError, LookupError):
+    """The named dataset, experiment, trace or version does not exist."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class ResourceAlreadyExists(LedgerError):
+    """A live resource with that name already exists."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class ConcurrencyConflict(LedgerError):
+    """The stream moved on since the caller read it, or an event id was reused."""
+
+    error_code = "ABORTED"
+
+
+class ReadOnlySnapshot(LedgerError):
+    """A write was attempted on a point-in-time snapshot."""
+
+    error_code = "INVALID_STATE"
+
+
+class IntegrityError(LedgerError):
+    """The ledger or a projection does not match what the events say."""
+
+    error_code = "DATA_LOSS"

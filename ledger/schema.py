@@ -1,0 +1,43 @@
+"""The ledger's tables, as SQLAlchemy Core objects. Migrations build exactly these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+metadata = sa.MetaData()
+
+#: JSON kept as the exact canonical text that was hashed (LONGTEXT on MySQL/MariaDB).
+JsonText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+GENESIS_HASH = "0" * 64
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("stream_type", sa.String(64), nullable=False),
+    sa.Column("stream_id", sa.String(191), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(128), nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("payload", JsonText, nullable=False),
+    sa.Column("metadata", JsonText, nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("event_id", name="uq_events_event_id"),
+    sa.UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+    sa.Index("ix_events_recorded_at", "recorded_at"),
+)
+
+#: One row (id = 1): the end of the chain. Writers lock it, which serializes them.
+ledger_head = sa.Table(
+    "ledger_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,396 @@
+"""The event store: append with an expected version, and read by stream, position or time."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .encoding import canonical_text, loads
+from .engine import WRITE_OPTION
+from .errors import ConcurrencyConflict, InvalidParameter, LedgerError
+from .events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
+from .hashing import event_hash
+from .identity import acting_user, now_ms
+from .schema import events, ledger_head
+from .upcasting import UpcasterRegistry, upcasters
+
+_ID_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The end of the chain: last position, its hash, and its time."""
+
+    position: int
+    hash: str
+    recorded_at: int
+
+
+def _uuid4_strings(count: int) -> Iterator[str]:
+    """`count` random UUID4 strings from one urandom call (uuid.uuid4() is slow in bulk)."""
+    raw = os.urandom(16 * count).hex()
+    for i in range(0, 32 * count, 32):
+        h = raw[i : i + 32]
+        variant = "89ab"[int(h[16], 16) & 3]
+        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+def _row_to_event(row: Any, registry: UpcasterRegistry) -> StoredEvent:
+    version, payload = registry.upcast(row.event_type, row.schema_version, loads(row.payload))
+    return StoredEvent(
+        position=row.position,
+        event_id=row.event_id,
+        stream_type=row.stream_type,
+        stream_id=row.stream_id,
+        version=row.version,
+        event_type=row.event_type,
+        schema_version=version,
+        payload=payload,
+        metadata=loads(row.metadata),
+        recorded_at=row.recorded_at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _expected_matches(expected: ExpectedVersion, current: int | None) -> bool:
+    if expected == ANY:
+        return True
+    if expected == NO_STREAM:
+        return current is None
+    return current == expected
+
+
+def _check_expected(expected: ExpectedVersion) -> None:
+    if expected in (ANY, NO_STREAM):
+        return
+    if type(expected) is not int or expected < 0:
+        raise InvalidParameter(
+            f"expected_version must be an int >= 0, {NO_STREAM!r} or {ANY!r}, not {expected!r}"
+        )
+
+
+class WriteTransaction:
+    """One atomic commit: appends made through it land together or not at all.
+
+    The ledger head is locked for the whole transaction, so writers are serialized and
+    positions follow commit order.
+    """
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        head: Head,
+        registry: UpcasterRegistry,
+        user: str,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        self.conn = conn
+        self.head = head
+        self.appended: list[StoredEvent] = []
+        self._registry = registry
+        self._versions: dict[str, int | None] = {}
+        self._recorded_at = max(now_ms(), head.recorded_at)
+        self._metadata = {"user": user, "commit_id": uuid.uuid4().hex, **(metadata or {})}
+
+    @property
+    def recorded_at(self) -> int:
+        """The time (ms) every event of this commit carries."""
+        return self._recorded_at
+
+    def stream_version(self, stream_id: str) -> int | None:
+        """The stream's last version as this transaction sees it, None if it has no events."""
+        if stream_id not in self._versions:
+            self._versions[stream_id] = self.conn.execute(
+                sa.select(sa.func.max(events.c.version)).where(events.c.stream_id == stream_id)
+            ).scalar()
+        return self._versions[stream_id]
+
+    def append(
+        self,
+        stream_id: str,
+        new_events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        *,
+        stream_type: str = "stream",
+        metadata: dict[str, Any] | None = None,
+    ) -> list[StoredEvent]:
+        """Append a batch to one stream. Re-sending events already stored returns them."""
+        _check_expected(expected_version)
+        if not new_events:
+            raise InvalidParameter("append needs at least one event")
+        given_ids = [e.event_id for e in new_events if e.event_id is not None]
+        if len(set(given_ids)) != len(given_ids):
+            raise InvalidParameter("the batch names the same event_id twice")
+        event_meta = {**self._metadata, **(metadata or {}), "time_ms": self._recorded_at}
+        meta_text = canonical_text(event_meta, "metadata")
+        encoded = [
+            (e, canonical_text(e.payload, f"event {i} ({e.event_type}) payload"))
+            for i, e in enumerate(new_events)
+        ]
+        if given_ids:
+            stored = self._already_stored(stream_id, encoded, expected_version)
+            if stored is not None:
+                return stored
+        current = self.stream_version(stream_id)
+        if not _expected_matches(expected_version, current):
+            shown = "no stream" if current is None else current
+            raise ConcurrencyConflict(
+                f"stream {stream_id!r} is at version {shown}, expected {expected_version}"
+            )
+        rows = self._chain(stream_id, stream_type, encoded, current, meta_text)
+        _insert(self.conn, rows)
+        self._versions[stream_id] = rows[-1]["version"]
+        stored = [
+            self._stored(row, event_meta, e) for row, (e, _) in zip(rows, encoded, strict=True)
+        ]
+        self.appended.extend(stored)
+        return stored
+
+    def _chain(
+        self,
+        stream_id: str,
+        stream_type: str,
+        encoded: list[tuple[NewEvent, str]],
+        current: int | None,
+        meta_text: str,
+    ) -> list[dict[str, Any]]:
+        position, prev = self.head.position, self.head.hash
+        version = -1 if current is None else current
+        fresh_ids = _uuid4_strings(sum(1 for e, _ in encoded if e.event_id is None))
+        rows = []
+        for e, payload_text in encoded:
+            position += 1
+            version += 1
+            schema_version = e.schema_version or self._registry.current_version(e.event_type)
+            row = {
+                "position": position,
+                "event_id": e.event_id or next(fresh_ids),
+                "stream_type": stream_type,
+                "stream_id": stream_id,
+                "version": version,
+                "event_type": e.event_type,
+                "schema_version": schema_version,
+                "payload": payload_text,
+                "metadata": meta_text,
+                "recorded_at": self._recorded_at,
+                "prev_hash": prev,
+            }
+            prev = row["hash"] = event_hash(
+                prev,
+                position,
+                row["event_id"],
+                stream_type,
+                stream_id,
+                version,
+                e.event_type,
+                schema_version,
+                payload_text,
+                meta_text,
+                self._recorded_at,
+            )
+            rows.append(row)
+        self.head = Head(position, prev, self._recorded_at)
+        return rows
+
+    def _stored(self, row: dict[str, Any], meta: dict[str, Any], new: NewEvent) -> StoredEvent:
+        return StoredEvent(
+            position=row["position"],
+            event_id=row["event_id"],
+            stream_type=row["stream_type"],
+            stream_id=row["stream_id"],
+            version=row["version"],
+            event_type=row["event_type"],
+            schema_version=row["schema_version"],
+            payload=new.payload,
+            metadata=meta,
+            recorded_at=row["recorded_at"],
+            prev_hash=row["prev_hash"],
+            hash=row["hash"],
+        )
+
+    def _already_stored(
+        self,
+        stream_id: str,
+        encoded: list[tuple[NewEvent, str]],
+        expected: ExpectedVersion,
+    ) -> list[StoredEvent] | None:
+        """The stored copies when the whole batch was appended before; None when none was."""
+        ids = [e.event_id for e, _ in encoded if e.event_id is not None]
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            for row in self.conn.execute(sa.select(events).where(events.c.event_id.in_(chunk))):
+                found[row.event_id] = row
+        if not found:
+            return None
+        first_version = {ANY: None, NO_STREAM: 0}.get(expected)
+        if type(expected) is int:
+            first_version = expected + 1
+        for i, (e, payload_text) in enumerate(encoded):
+            row = found.get(e.event_id) if e.event_id else None
+            if row is None:
+                continue
+            if not (
+                row.stream_id == stream_id
+                and row.event_type == e.event_type
+                and row.payload == payload_text
+                and (first_version is None or row.version == first_version + i)
+            ):
+                raise ConcurrencyConflict(
+                    f"event {i}: event_id {e.event_id!r} is already stored with other content "
+                    f"(stream {row.stream_id!r}, version {row.version}, type {row.event_type!r})"
+                )
+        if len(found) != len(encoded):
+            raise ConcurrencyConflict(
+                f"the batch re-sends stored events ({', '.join(sorted(found)[:3])}) together "
+                "with new ones: a batch is re-sent only whole and unchanged"
+            )
+        return [_row_to_event(found[e.event_id], self._registry) for e, _ in encoded]
+
+    def write_head(self) -> None:
+        self.conn.execute(
+            ledger_head.update()
+            .where(ledger_head.c.id == 1)
+            .values(
+                position=self.head.position, hash=self.head.hash, recorded_at=self.head.recorded_at
+            )
+        )
+
+
+class EventStore:
+    """Append-only, hash-chained events in one SQL table."""
+
+    def __init__(self, engine: sa.Engine, registry: UpcasterRegistry = upcasters) -> None:
+        self.engine = engine
+        self.registry = registry
+
+    @contextmanager
+    def transaction(
+        self, *, user: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Iterator[WriteTransaction]:
+        """Open one atomic commit holding the writer lock; commit on exit, roll back on error."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                head = _lock_head(conn)
+                tx = WriteTransaction(conn, head, self.registry, user or acting_user(), metadata)
+                yield tx
+                if tx.appended:
+                    tx.write_head()
+
+    def append(
+        self,
+        stream_id: str,
+        new_events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        *,
+        stream_type: str = "stream",
+        metadata: dict[str, Any] | None = None,
+    ) -> list[StoredEvent]:
+        """Append a batch to one stream in its own commit."""
+        with self.transaction() as tx:
+            return tx.append(
+                stream_id, new_events, expected_version, stream_type=stream_type, metadata=metadata
+            )
+
+    def head(self) -> Head:
+        with self.engine.connect() as conn:
+            return _read_head(conn)
+
+    def read_stream(
+        self, stream_id: str, *, up_to_version: int | None = None, after_version: int | None = None
+    ) -> list[StoredEvent]:
+        """A stream's events in version order, optionally cut at a version (inclusive)."""
+        query = sa.select(events).where(events.c.stream_id == stream_id)
+        if up_to_version is not None:
+            query = query.where(events.c.version <= up_to_version)
+        if after_version is not None:
+            query = query.where(events.c.version > after_version)
+        return self._fetch(query.order_by(events.c.version))
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """One page of events after a position, in position order."""
+        query = (
+            sa.select(events)
+            .where(events.c.position > after_position)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        return self._fetch(query)
+
+    def iter_all(
+        self,
+        after_position: int = 0,
+        *,
+        until_time_ms: int | None = None,
+        page_size: int = 10_000,
+    ) -> Iterator[StoredEvent]:
+        """Every event after a position, page by page; optionally only those up to a time."""
+        while True:
+            query = (
+                sa.select(events)
+                .where(events.c.position > after_position)
+                .order_by(events.c.position)
+                .limit(page_size)
+            )
+            if until_time_ms is not None:
+                query = query.where(events.c.recorded_at <= until_time_ms)
+            page = self._fetch(query)
+            yield from page
+            if len(page) < page_size:
+                return
+            after_position = page[-1].position
+
+    def read_until(self, time_ms: int) -> Iterator[StoredEvent]:
+        """Every event recorded at or before a time (ms), in position order."""
+        return self.iter_all(until_time_ms=time_ms)
+
+    def _fetch(self, query: sa.Select[Any]) -> list[StoredEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [_row_to_event(row, self.registry) for row in rows]
+
+
+_COLUMN_NAMES = [c.name for c in events.columns]
+_SQLITE_INSERT = (
+    f"INSERT INTO events ({', '.join(_COLUMN_NAMES)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMN_NAMES)})"
+)
+
+
+def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """One executemany. On SQLite the driver call is made directly: SQLAlchemy's per-row
+    parameter processing costs more than the insert itself there."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_SQLITE_INSERT, [tuple(r[c] for c in _COLUMN_NAMES) for r in rows])
+    else:
+        conn.execute(events.insert(), rows)
+
+
+def _read_head(conn: sa.Connection, *, for_update: bool = False) -> Head:
+    query = sa.select(ledger_head.c.position, ledger_head.c.hash, ledger_head.c.recorded_at).where(
+        ledger_head.c.id == 1
+    )
+    if for_update and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise LedgerError("the ledger head row is missing: run `evalledger db upgrade`")
+    return Head(row.position, row.hash, row.recorded_at)
+
+
+def _lock_head(conn: sa.Connection) -> Head:
+    """Lock the head row (SQLite already holds its write lock from BEGIN IMMEDIATE)."""
+    return _read_head(conn, for_update=True)
+
+
+def event_count(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()

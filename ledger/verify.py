@@ -1,0 +1,94 @@
+"""Walk the hash chain and report the first event that does not match."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .hashing import event_hash
+from .schema import GENESIS_HASH, events, ledger_head
+
+Progress = Callable[[int, int], None]
+
+_COLUMNS = [
+    events.c.position,
+    events.c.event_id,
+    events.c.stream_type,
+    events.c.stream_id,
+    events.c.version,
+    events.c.event_type,
+    events.c.schema_version,
+    events.c.payload,
+    events.c["metadata"],
+    events.c.recorded_at,
+    events.c.prev_hash,
+    events.c.hash,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """What a walk of the chain found: ok, or the first bad position and why."""
+
+    events_checked: int
+    head_position: int
+    head_hash: str
+    first_bad_position: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_chain(
+    engine: sa.Engine, *, progress: Progress | None = None, page_size: int = 20_000
+) -> VerifyReport:
+    """Recompute every hash in position order; stop at the first event that is wrong."""
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+        head = conn.execute(sa.select(ledger_head).where(ledger_head.c.id == 1)).one()
+    prev_hash, expected_position, checked = GENESIS_HASH, 1, 0
+
+    def bad(position: int, problem: str) -> VerifyReport:
+        return VerifyReport(checked, head.position, head.hash, position, problem)
+
+    while True:
+        query = (
+            sa.select(*_COLUMNS)
+            .where(events.c.position >= expected_position)
+            .order_by(events.c.position)
+            .limit(page_size)
+        )
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            (pos, eid, stype, sid, ver, etype, sver, payload, meta, at, prev, stored) = row
+            if pos != expected_position:
+                return bad(expected_position, f"event at position {expected_position} is missing")
+            if prev != prev_hash:
+                return bad(
+                    pos, f"event at position {pos}: prev_hash does not match the event before it"
+                )
+            if (
+                event_hash(prev, pos, eid, stype, sid, ver, etype, sver, payload, meta, at)
+                != stored
+            ):
+                return bad(
+                    pos,
+                    f"event at position {pos} ({etype} on {sid}): content does not match its hash",
+                )
+            prev_hash, expected_position, checked = stored, pos + 1, checked + 1
+        if progress:
+            progress(checked, total)
+        if len(rows) < page_size:
+            break
+    if head.position != checked or head.hash != prev_hash:
+        return bad(
+            head.position if head.position > checked else checked,
+            f"the ledger head (position {head.position}) does not match the last event "
+            f"(position {checked})",
+        )
+    return VerifyReport(checked, head.position, head.hash)

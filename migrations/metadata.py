@@ -1,0 +1,7 @@
+"""Every table definition in code, for autogenerate and for the schema-equality test."""
+
+from __future__ import annotations
+
+from ledger.schema import metadata as ledger_metadata
+
+target_metadata = [ledger_metadata]

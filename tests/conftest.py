@@ -1,0 +1,68 @@
+"""One suite, every backend: each test that asks for a database gets a fresh one.
+
+EVALLEDGER_TEST_BACKENDS picks the backends (default: sqlite,postgresql,mariadb). A backend
+that was asked for and cannot be reached fails its tests; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ledger import EventStore, create_engine, upgrade
+from ledger.testing import fresh_database
+
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("EVALLEDGER_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",")
+    if b.strip()
+]
+
+
+@pytest.fixture
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database on the backend this test is parametrized with."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses a database runs once per backend."""
+    if "fresh_url" in metafunc.fixturenames:
+        metafunc.parametrize("fresh_url", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def db_url(fresh_url: str) -> str:
+    """A fresh database, upgraded to the newest schema."""
+    engine = create_engine(fresh_url)
+    upgrade(engine)
+    engine.dispose()
+    return fresh_url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    eng = create_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def store(engine: sa.Engine) -> EventStore:
+    return EventStore(engine)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tracking_state() -> Iterator[None]:
+    """No test sees another's tracking URI or cached engines."""
+    from api import tracking
+
+    tracking.set_tracking_uri(None)
+    yield
+    tracking.set_tracking_uri(None)
+    tracking.reset_stores()
