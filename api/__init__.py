@@ -1,0 +1,46 @@
+"""evalledger's public API: MLflow's `mlflow.genai.datasets` surface on an event ledger."""
+
+from . import errors
+from .dataset_search import search_datasets
+from .datasets import (
+    add_dataset_to_experiments,
+    create_dataset,
+    delete_dataset,
+    delete_dataset_tag,
+    get_dataset,
+    remove_dataset_from_experiments,
+    set_dataset_tags,
+)
+from .evaluation_dataset import DatasetRecord, EvaluationDataset
+from .experiments import (
+    Experiment,
+    create_experiment,
+    get_experiment,
+    get_experiment_by_name,
+    search_experiments,
+)
+from .records import DatasetRecordSource, DatasetRecordSourceType
+from .tracking import get_tracking_uri, set_tracking_uri
+
+__all__ = [
+    "DatasetRecord",
+    "DatasetRecordSource",
+    "DatasetRecordSourceType",
+    "EvaluationDataset",
+    "Experiment",
+    "add_dataset_to_experiments",
+    "create_dataset",
+    "create_experiment",
+    "delete_dataset",
+    "delete_dataset_tag",
+    "errors",
+    "get_dataset",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_tracking_uri",
+    "remove_dataset_from_experiments",
+    "search_datasets",
+    "search_experiments",
+    "set_dataset_tags",
+    "set_tracking_uri",
+]

@@ -61,7 +61,11 @@ def store_for(uri: str | None = None) -> EventStore:
                     "`evalledger db upgrade` (EVALLEDGER_AUTO_MIGRATE=0 turned automatic "
                     "upgrades off)"
                 )
-            store = _stores[key] = EventStore(engine)
+            store = EventStore(engine)
+            from .experiments import ensure_default
+
+            ensure_default(store)
+            _stores[key] = store
     return store
 
 

@@ -100,6 +100,11 @@ class WriteTransaction:
         self._metadata = {"user": user, "commit_id": uuid.uuid4().hex, **(metadata or {})}
 
     @property
+    def user(self) -> str:
+        """The acting user recorded on this commit's events."""
+        return self._metadata["user"]
+
+    @property
     def recorded_at(self) -> int:
         """The time (ms) every event of this commit carries."""
         return self._recorded_at

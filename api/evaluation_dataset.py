@@ -1,0 +1,284 @@
+"""EvaluationDataset and DatasetRecord: what users hold (API.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from ledger import EventStore, ReadOnlySnapshot
+
+from . import dataset_commands as commands
+from . import dataset_reads as reads
+from .records import DatasetRecordSource, compute_schema, normalize_records
+
+#: to_df() columns, exactly MLflow's, in MLflow's order.
+DF_COLUMNS = [
+    "inputs",
+    "outputs",
+    "expectations",
+    "tags",
+    "source_type",
+    "source_id",
+    "source",
+    "created_time",
+    "dataset_record_id",
+]
+
+
+@dataclass
+class DatasetRecord:
+    """One record of a dataset, as MLflow's DatasetRecord."""
+
+    dataset_record_id: str
+    dataset_id: str
+    inputs: dict[str, Any]
+    outputs: Any = None
+    expectations: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, Any] = field(default_factory=dict)
+    source: DatasetRecordSource | None = None
+    source_id: str | None = None
+    source_type: str | None = None
+    created_time: int = 0
+    last_update_time: int = 0
+    created_by: str | None = None
+    last_updated_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset_record_id": self.dataset_record_id,
+            "dataset_id": self.dataset_id,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "expectations": self.expectations,
+            "tags": self.tags,
+            "source": None if self.source is None else self.source.to_dict(),
+            "source_id": self.source_id,
+            "source_type": self.source_type,
+            "created_time": self.created_time,
+            "last_update_time": self.last_update_time,
+            "created_by": self.created_by,
+            "last_updated_by": self.last_updated_by,
+        }
+
+
+class EvaluationDataset:
+    """A dataset, current (writable) or a read-only snapshot of one version."""
+
+    def __init__(
+        self, store: EventStore, view: reads.DatasetView, *, snapshot: bool = False
+    ) -> None:
+        self._store = store
+        self._snapshot = snapshot
+        self._records: list[DatasetRecord] | None = None
+        self._schema: str | None = None
+        self._load(view)
+
+    def _load(self, view: reads.DatasetView) -> None:
+        self._view = view
+        self._records = None
+        self._schema = None
+
+    # -- attributes -------------------------------------------------------------------
+    @property
+    def dataset_id(self) -> str:
+        return self._view.dataset_id
+
+    @property
+    def name(self) -> str:
+        return self._view.name
+
+    @property
+    def version(self) -> int:
+        return self._view.version
+
+    @property
+    def digest(self) -> str:
+        return self._view.digest
+
+    @property
+    def created_time(self) -> int:
+        return self._view.created_time
+
+    @property
+    def last_update_time(self) -> int:
+        return self._view.last_update_time
+
+    @property
+    def created_by(self) -> str:
+        return self._view.created_by
+
+    @property
+    def last_updated_by(self) -> str:
+        return self._view.last_updated_by
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._view.tags)
+
+    @property
+    def experiment_ids(self) -> list[str]:
+        return list(self._view.experiment_ids)
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self._snapshot
+
+    @property
+    def num_records(self) -> int:
+        return self._view.num_records
+
+    @property
+    def profile(self) -> str:
+        """JSON: num_records and the count of records per source type."""
+        counts = {k: v for k, v in sorted(self._view.source_counts.items()) if v}
+        return orjson.dumps(
+            {"num_records": self._view.num_records, "source_types": counts}
+        ).decode()
+
+    @property
+    def schema(self) -> str:
+        """JSON: the field types of inputs, outputs and expectations over all records."""
+        if self._schema is None:
+            from .records import RecordState
+
+            states = [
+                RecordState(
+                    r.dataset_record_id,
+                    r.inputs,
+                    r.outputs,
+                    r.expectations,
+                    r.tags,
+                    r.source,
+                    r.created_time,
+                    r.created_by or "",
+                    r.last_update_time,
+                    r.last_updated_by or "",
+                    i,
+                )
+                for i, r in enumerate(self.records)
+            ]
+            self._schema = compute_schema(states)
+        return self._schema
+
+    @property
+    def records(self) -> list[DatasetRecord]:
+        if self._records is None:
+            self._records = self._read_records()
+        return self._records
+
+    def _record_version(self) -> int | None:
+        return self._view.version if self._snapshot else None
+
+    def _read_records(self) -> list[DatasetRecord]:
+        with self._store.engine.connect() as conn:
+            rows = reads.record_rows(conn, self.dataset_id, self._record_version())
+        bodies = reads.decode_bodies(rows)
+        return [
+            DatasetRecord(
+                dataset_record_id=row.record_id,
+                dataset_id=self.dataset_id,
+                inputs=body["inputs"],
+                outputs=body["outputs"],
+                expectations=body["expectations"],
+                tags=body["tags"],
+                source=DatasetRecordSource.from_dict(body["source"]),
+                source_id=row.source_id,
+                source_type=row.source_type,
+                created_time=row.created_time,
+                last_update_time=row.last_update_time,
+                created_by=row.created_by,
+                last_updated_by=row.last_updated_by,
+            )
+            for row, body in zip(rows, bodies, strict=True)
+        ]
+
+    def to_df(self) -> pd.DataFrame:
+        """The records as a DataFrame with MLflow's columns, in creation order."""
+        with self._store.engine.connect() as conn:
+            rows = reads.record_rows(conn, self.dataset_id, self._record_version())
+        bodies = reads.decode_bodies(rows)
+        sources = {}
+        source_column = []
+        for body in bodies:
+            src = body["source"]
+            key = orjson.dumps(src)
+            cached = sources.get(key)
+            if cached is None:
+                cached = sources[key] = DatasetRecordSource.from_dict(src)
+            source_column.append(cached)
+        return pd.DataFrame(
+            {
+                "inputs": [b["inputs"] for b in bodies],
+                "outputs": [b["outputs"] for b in bodies],
+                "expectations": [b["expectations"] for b in bodies],
+                "tags": [b["tags"] for b in bodies],
+                "source_type": [r.source_type for r in rows],
+                "source_id": [r.source_id for r in rows],
+                "source": source_column,
+                "created_time": [r.created_time for r in rows],
+                "dataset_record_id": [r.record_id for r in rows],
+            },
+            columns=DF_COLUMNS,
+        )
+
+    # -- writes -----------------------------------------------------------------------
+    def _writable(self, action: str) -> None:
+        if self._snapshot:
+            raise ReadOnlySnapshot(
+                f"dataset {self.name!r} version {self.version} is a read-only snapshot: "
+                f"{action} on the current dataset (get_dataset without version/as_of)"
+            )
+
+    def _refresh(self) -> None:
+        with self._store.engine.connect() as conn:
+            view = reads.current(conn, dataset_id=self.dataset_id, include_deleted=True)
+        if view is not None:
+            self._load(view)
+
+    def merge_records(self, records: Any) -> EvaluationDataset:
+        """Merge records (dicts, a DataFrame, traces); one atomic commit. Returns self."""
+        self._writable("merge_records")
+        from .trace_records import records_from_any
+
+        incoming = normalize_records(records_from_any(records))
+        commands.merge(self._store, self.dataset_id, incoming)
+        self._refresh()
+        return self
+
+    def delete_records(self, record_ids: list[str]) -> int:
+        """Delete records by id; returns how many were deleted."""
+        self._writable("delete_records")
+        count = commands.delete_records(
+            self._store, self.dataset_id, commands.check_record_ids(record_ids)
+        )
+        self._refresh()
+        return count
+
+    def set_tags(self, tags: dict[str, Any]) -> EvaluationDataset:
+        from .validation import check_tags
+
+        self._writable("set_tags")
+        commands.set_tags(self._store, self.dataset_id, check_tags(tags))
+        self._refresh()
+        return self
+
+    def __repr__(self) -> str:
+        kind = "snapshot " if self._snapshot else ""
+        return (
+            f"<EvaluationDataset {kind}{self.name!r} id={self.dataset_id} version={self.version} "
+            f"records={self.num_records}>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, EvaluationDataset)
+            and self.dataset_id == other.dataset_id
+            and self.version == other.version
+            and self._snapshot == other._snapshot
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.dataset_id, self.version))

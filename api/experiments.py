@@ -1,0 +1,115 @@
+"""Experiments (API.md §2): event-sourced like everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+import sqlalchemy as sa
+
+from ledger import NO_STREAM, EventStore, NewEvent, ResourceAlreadyExists, ResourceNotFound
+from projections import event_types as et
+from projections.schema import experiments
+
+from .tracking import store_for
+from .unit_of_work import commit
+from .validation import check_name, check_tags
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int = 0
+    last_update_time: int = 0
+
+
+def _from_row(row: sa.Row) -> Experiment:
+    return Experiment(
+        row.experiment_id, row.name, orjson.loads(row.tags), row.creation_time, row.last_update_time
+    )
+
+
+def _append_created(tx, experiment_id: str, name: str, tags: dict[str, str]) -> None:
+    tx.append(
+        et.experiment_stream_id(experiment_id),
+        [
+            NewEvent(
+                et.EXPERIMENT_CREATED, {"experiment_id": experiment_id, "name": name, "tags": tags}
+            )
+        ],
+        NO_STREAM,
+        stream_type=et.EXPERIMENT_STREAM,
+    )
+
+
+def ensure_default(store: EventStore) -> None:
+    """Experiment "0" ("Default") always exists: created by an event on first use."""
+    with store.engine.connect() as conn:
+        if conn.execute(
+            sa.select(experiments.c.experiment_id).where(
+                experiments.c.experiment_id == DEFAULT_EXPERIMENT_ID
+            )
+        ).first():
+            return
+    with commit(store) as tx:
+        if tx.stream_version(et.experiment_stream_id(DEFAULT_EXPERIMENT_ID)) is None:
+            _append_created(tx, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, {})
+
+
+def create_experiment(name: str, tags: dict | None = None) -> str:
+    """Create an experiment; returns its id (a string of digits). Names are unique."""
+    name = check_name(name)
+    checked_tags = check_tags(tags)
+    with commit(store_for()) as tx:
+        rows = tx.conn.execute(sa.select(experiments.c.experiment_id, experiments.c.name)).all()
+        if any(r.name == name for r in rows):
+            raise ResourceAlreadyExists(f"an experiment named {name!r} already exists")
+        experiment_id = str(max((int(r.experiment_id) for r in rows), default=0) + 1)
+        _append_created(tx, experiment_id, name, checked_tags)
+    return experiment_id
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    with store_for().engine.connect() as conn:
+        row = conn.execute(
+            sa.select(experiments).where(experiments.c.experiment_id == str(experiment_id))
+        ).first()
+    if row is None:
+        raise ResourceNotFound(f"experiment {experiment_id!r} does not exist")
+    return _from_row(row)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    with store_for().engine.connect() as conn:
+        row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+    return None if row is None else _from_row(row)
+
+
+def search_experiments() -> list[Experiment]:
+    """Every experiment, oldest first."""
+    with store_for().engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(experiments).order_by(
+                experiments.c.creation_time, experiments.c.experiment_id
+            )
+        ).all()
+    return [_from_row(r) for r in rows]
+
+
+def missing_experiments(conn: sa.Connection, experiment_ids: Iterable[str]) -> list[str]:
+    """The ids among these that name no experiment."""
+    wanted = list(experiment_ids)
+    if not wanted:
+        return []
+    found = set(
+        conn.execute(
+            sa.select(experiments.c.experiment_id).where(experiments.c.experiment_id.in_(wanted))
+        ).scalars()
+    )
+    return [e for e in wanted if e not in found]

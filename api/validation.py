@@ -1,0 +1,49 @@
+"""Checks of user arguments that raise InvalidParameter naming the argument."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger import InvalidParameter
+
+MAX_NAME = 500
+MAX_TAG_KEY = 250
+
+
+def check_name(name: Any, what: str = "name") -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameter(f"{what} must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME:
+        raise InvalidParameter(f"{what} is {len(name)} characters long; the limit is {MAX_NAME}")
+    return name
+
+
+def check_tags(tags: Any, what: str = "tags") -> dict[str, str]:
+    """Tag keys are non-empty strings (at most 250 characters); values are stored as str."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise InvalidParameter(f"{what} must be a dict, got {type(tags).__name__}")
+    checked = {}
+    for key, value in tags.items():
+        check_tag_key(key, what)
+        if value is None:
+            raise InvalidParameter(f"{what}[{key!r}]: a tag value cannot be None")
+        checked[key] = value if isinstance(value, str) else str(value)
+    return checked
+
+
+def check_tag_key(key: Any, what: str = "tags") -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidParameter(f"{what}: tag key {key!r} must be a non-empty string")
+    if len(key) > MAX_TAG_KEY:
+        raise InvalidParameter(f"{what}: tag key {key[:40]!r}... is longer than {MAX_TAG_KEY}")
+    return key
+
+
+def check_id_list(value: Any, what: str) -> list[str]:
+    """A str or a list of str, as a de-duplicated list."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) and i for i in items):
+        raise InvalidParameter(f"{what} must be a string or a list of strings, got {value!r}")
+    return list(dict.fromkeys(items))

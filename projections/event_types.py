@@ -1,0 +1,33 @@
+"""The names of the events the projections understand, and their streams."""
+
+from __future__ import annotations
+
+EXPERIMENT_STREAM = "experiment"
+DATASET_STREAM = "dataset"
+
+EXPERIMENT_CREATED = "ExperimentCreated"
+
+DATASET_CREATED = "DatasetCreated"
+DATASET_TAGS_SET = "DatasetTagsSet"
+DATASET_TAG_DELETED = "DatasetTagDeleted"
+DATASET_EXPERIMENTS_LINKED = "DatasetExperimentsLinked"
+DATASET_EXPERIMENTS_UNLINKED = "DatasetExperimentsUnlinked"
+DATASET_RECORDS_MERGED = "DatasetRecordsMerged"
+DATASET_RECORDS_DELETED = "DatasetRecordsDeleted"
+DATASET_DELETED = "DatasetDeleted"
+
+#: The history() operation name of each dataset event type.
+OPERATIONS = {
+    DATASET_CREATED: "CREATE",
+    DATASET_TAGS_SET: "SET_TAGS",
+    DATASET_TAG_DELETED: "DELETE_TAG",
+    DATASET_EXPERIMENTS_LINKED: "LINK_EXPERIMENTS",
+    DATASET_EXPERIMENTS_UNLINKED: "UNLINK_EXPERIMENTS",
+    DATASET_RECORDS_MERGED: "MERGE",
+    DATASET_RECORDS_DELETED: "DELETE_RECORDS",
+    DATASET_DELETED: "DELETE",
+}
+
+
+def experiment_stream_id(experiment_id: str) -> str:
+    return f"experiment-{experiment_id}"

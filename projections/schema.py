@@ -1,0 +1,122 @@
+"""The projection tables: everything users read, derived from the events."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ledger.schema import JsonText
+
+metadata = sa.MetaData()
+
+Id = sa.String(64)
+Millis = sa.BigInteger
+User = sa.String(255)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("tags", JsonText, nullable=False),
+    sa.Column("creation_time", Millis, nullable=False),
+    sa.Column("last_update_time", Millis, nullable=False),
+    sa.UniqueConstraint("name", name="uq_experiments_name"),
+)
+
+#: The current state of every dataset (deleted ones keep their row with deleted = true).
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("dataset_id", Id, primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("digest_sum", sa.String(64), nullable=False),
+    sa.Column("num_records", sa.Integer, nullable=False),
+    sa.Column("next_seq", sa.BigInteger, nullable=False),
+    sa.Column("source_counts", JsonText, nullable=False),
+    sa.Column("tags", JsonText, nullable=False),
+    sa.Column("experiment_ids", JsonText, nullable=False),
+    sa.Column("created_time", Millis, nullable=False),
+    sa.Column("last_update_time", Millis, nullable=False),
+    sa.Column("created_by", User, nullable=False),
+    sa.Column("last_updated_by", User, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Index("ix_datasets_name", "name"),
+    sa.Index("ix_datasets_created", "deleted", "created_time", "dataset_id"),
+    sa.Index("ix_datasets_updated", "deleted", "last_update_time", "dataset_id"),
+)
+
+dataset_tags = sa.Table(
+    "dataset_tags",
+    metadata,
+    sa.Column("dataset_id", Id, primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_dataset_tags_key", "key", "dataset_id"),
+)
+
+dataset_experiments = sa.Table(
+    "dataset_experiments",
+    metadata,
+    sa.Column("dataset_id", Id, primary_key=True),
+    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Index("ix_dataset_experiments_experiment", "experiment_id", "dataset_id"),
+)
+
+#: Record versions: a row is valid from dataset version `valid_from` until `valid_to`
+#: (exclusive; NULL = still current). `body` is the canonical JSON of the record's content.
+dataset_records = sa.Table(
+    "dataset_records",
+    metadata,
+    sa.Column("dataset_id", Id, primary_key=True),
+    sa.Column("record_id", Id, primary_key=True),
+    sa.Column("valid_from", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("valid_to", sa.Integer, nullable=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("inputs_hash", sa.String(64), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("source_type", sa.String(16), nullable=False),
+    sa.Column("source_id", sa.String(255), nullable=True),
+    sa.Column("created_time", Millis, nullable=False),
+    sa.Column("created_by", User, nullable=False),
+    sa.Column("last_update_time", Millis, nullable=False),
+    sa.Column("last_updated_by", User, nullable=False),
+    sa.Column("body", JsonText, nullable=False),
+    sa.Index("ix_dataset_records_current", "dataset_id", "valid_to", "seq"),
+    sa.Index("ix_dataset_records_inputs", "dataset_id", "inputs_hash"),
+    sa.Index("ix_dataset_records_asof", "dataset_id", "valid_from"),
+)
+
+#: One row per dataset version (commit): what it did and the dataset's state after it.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("dataset_id", Id, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("user", User, nullable=False),
+    sa.Column("timestamp", Millis, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("records_added", sa.Integer, nullable=False),
+    sa.Column("records_updated", sa.Integer, nullable=False),
+    sa.Column("records_deleted", sa.Integer, nullable=False),
+    sa.Column("num_records", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("tags", JsonText, nullable=False),
+    sa.Column("experiment_ids", JsonText, nullable=False),
+    sa.Column("source_counts", JsonText, nullable=False),
+    sa.Column("detail", JsonText, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Index("ix_dataset_versions_time", "dataset_id", "timestamp"),
+)
+
+PROJECTION_TABLES = (
+    experiments,
+    datasets,
+    dataset_tags,
+    dataset_experiments,
+    dataset_records,
+    dataset_versions,
+)
