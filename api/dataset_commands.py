@@ -28,7 +28,8 @@ from .records import (
     DatasetRecordSource,
     RecordInput,
     RecordState,
-    inputs_hash,
+    gc_paused,
+    inputs_key,
     merge_batch,
 )
 from .unit_of_work import commit
@@ -148,8 +149,8 @@ def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[s
 
 def merge(store: EventStore, dataset_id: str, incoming: list[RecordInput]) -> tuple[int, int]:
     """Merge validated records; returns (added, updated)."""
-    keys = [inputs_hash(r.inputs) for r in incoming]
-    with live_dataset(store, dataset_id) as (tx, view):
+    keys = [inputs_key(r.inputs) for r in incoming]
+    with gc_paused(), live_dataset(store, dataset_id) as (tx, view):
         existing = _existing_by_hash(tx.conn, dataset_id, list(dict.fromkeys(keys)))
         added, updated = merge_batch(
             existing,
@@ -176,6 +177,7 @@ def merge(store: EventStore, dataset_id: str, incoming: list[RecordInput]) -> tu
                         "added": chunk[: max(0, split - start)],
                         "updated": chunk[max(0, split - start) :],
                     },
+                    checked=True,  # every value came through normalize_records
                 )
             )
         _append(tx, dataset_id, events)
@@ -252,3 +254,79 @@ def check_record_ids(record_ids: Any) -> list[str]:
     if not isinstance(record_ids, list | tuple) or not all(isinstance(r, str) for r in record_ids):
         raise InvalidParameter(f"record_ids must be a list of strings, got {record_ids!r}")
     return list(record_ids)
+
+
+def restore(store: EventStore, dataset_id: str, version: int) -> None:
+    """A new version whose records and tags equal `version`'s; nothing is erased."""
+    from .history import diff
+
+    with gc_paused(), live_dataset(store, dataset_id) as (tx, view):
+        changes = diff(tx.conn, dataset_id, view.version, version)
+        wanted = [r.dataset_record_id for r in changes.added] + [c.record_id for c in changes.changed]
+        targets = _rows_at(tx.conn, dataset_id, wanted, version)
+        restored = [
+            {**targets[record_id], "last_update_time": tx.recorded_at, "last_updated_by": tx.user}
+            for record_id in wanted
+        ]
+        split = len(changes.added)
+        common = {
+            "dataset_version": view.version + 1,
+            "detail": {"restored_from": version},
+            "deleted_record_ids": [r.dataset_record_id for r in changes.removed],
+            "tags_set": {k: new for k, (_, new) in changes.tags_changed.items() if new is not None},
+            "tags_deleted": [k for k, (_, new) in changes.tags_changed.items() if new is None],
+        }
+        events = []
+        for start in range(0, max(len(restored), 1), RECORDS_PER_EVENT):
+            chunk = restored[start : start + RECORDS_PER_EVENT]
+            payload = {
+                **(common if start == 0 else {**common, "deleted_record_ids": [], "tags_set": {}, "tags_deleted": []}),
+                "added": chunk[: max(0, split - start)],
+                "updated": chunk[max(0, split - start) :],
+            }
+            events.append(NewEvent(et.DATASET_RESTORED, payload, checked=True))
+        _append(tx, dataset_id, events)
+
+
+def _rows_at(
+    conn: sa.Connection, dataset_id: str, record_ids: list[str], version: int
+) -> dict[str, dict[str, Any]]:
+    """The record payloads (as merge events carry them) of these records at a version."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(record_ids), _LOOKUP_CHUNK):
+        chunk = record_ids[start : start + _LOOKUP_CHUNK]
+        rows = conn.execute(
+            sa.select(dataset_records).where(
+                dataset_records.c.dataset_id == dataset_id,
+                dataset_records.c.record_id.in_(chunk),
+                dataset_records.c.valid_from <= version,
+                sa.or_(dataset_records.c.valid_to.is_(None), dataset_records.c.valid_to > version),
+            )
+        ).all()
+        for row in rows:
+            body = orjson.loads(row.body)
+            found[row.record_id] = {
+                "record_id": row.record_id,
+                "seq": row.seq,
+                "inputs_hash": row.inputs_hash,
+                **body,
+                "created_time": row.created_time,
+                "created_by": row.created_by,
+                "last_update_time": row.last_update_time,
+                "last_updated_by": row.last_updated_by,
+            }
+    return found
+
+
+def label(store: EventStore, dataset_id: str, label_name: str, version: int | None) -> int:
+    """Point a label at a version (default: the latest); returns the version."""
+    from .labels import move_label
+
+    if version is None:
+        with store.engine.connect() as conn:
+            view = reads.current(conn, dataset_id=dataset_id)
+        if view is None:
+            raise ResourceNotFound(f"dataset {dataset_id!r} does not exist")
+        version = view.version
+    move_label(store, dataset_id, label_name, version)
+    return version

@@ -95,7 +95,7 @@ def versions_table_view(conn: sa.Connection, dataset_id: str, version: int) -> D
     return _view(row, created)
 
 
-_RECORD_COLUMNS = (
+RECORD_COLUMNS = (
     dataset_records.c.record_id,
     dataset_records.c.body,
     dataset_records.c.source_type,
@@ -109,7 +109,7 @@ _RECORD_COLUMNS = (
 
 def records_query(dataset_id: str, version: int | None = None) -> sa.Select[Any]:
     """The records of a dataset in creation order, current or as of a version."""
-    query = sa.select(*_RECORD_COLUMNS).where(dataset_records.c.dataset_id == dataset_id)
+    query = sa.select(*RECORD_COLUMNS).where(dataset_records.c.dataset_id == dataset_id)
     if version is None:
         query = query.where(dataset_records.c.valid_to.is_(None))
     else:

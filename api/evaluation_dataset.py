@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pandas as pd
 
-from ledger import EventStore, ReadOnlySnapshot
+from ledger import EventStore, InvalidParameter, ReadOnlySnapshot, ResourceNotFound
 
 from . import dataset_commands as commands
 from . import dataset_reads as reads
-from .records import DatasetRecordSource, compute_schema, normalize_records
+from .records import DatasetRecordSource, compute_schema, gc_paused, normalize_records
+
+if TYPE_CHECKING:
+    from .history import DatasetDiff
 
 #: to_df() columns, exactly MLflow's, in MLflow's order.
 DF_COLUMNS = [
@@ -62,6 +65,25 @@ class DatasetRecord:
             "created_by": self.created_by,
             "last_updated_by": self.last_updated_by,
         }
+
+
+def record_from_row(dataset_id: str, row: Any, body: dict[str, Any]) -> DatasetRecord:
+    """A DatasetRecord from a record-versions row and its decoded body."""
+    return DatasetRecord(
+        dataset_record_id=row.record_id,
+        dataset_id=dataset_id,
+        inputs=body["inputs"],
+        outputs=body["outputs"],
+        expectations=body["expectations"],
+        tags=body["tags"],
+        source=DatasetRecordSource.from_dict(body["source"]),
+        source_id=row.source_id,
+        source_type=row.source_type,
+        created_time=row.created_time,
+        last_update_time=row.last_update_time,
+        created_by=row.created_by,
+        last_updated_by=row.last_updated_by,
+    )
 
 
 class EvaluationDataset:
@@ -173,30 +195,23 @@ class EvaluationDataset:
         return self._view.version if self._snapshot else None
 
     def _read_records(self) -> list[DatasetRecord]:
+        with gc_paused():
+            return self._decode_records()
+
+    def _decode_records(self) -> list[DatasetRecord]:
         with self._store.engine.connect() as conn:
             rows = reads.record_rows(conn, self.dataset_id, self._record_version())
-        bodies = reads.decode_bodies(rows)
         return [
-            DatasetRecord(
-                dataset_record_id=row.record_id,
-                dataset_id=self.dataset_id,
-                inputs=body["inputs"],
-                outputs=body["outputs"],
-                expectations=body["expectations"],
-                tags=body["tags"],
-                source=DatasetRecordSource.from_dict(body["source"]),
-                source_id=row.source_id,
-                source_type=row.source_type,
-                created_time=row.created_time,
-                last_update_time=row.last_update_time,
-                created_by=row.created_by,
-                last_updated_by=row.last_updated_by,
-            )
-            for row, body in zip(rows, bodies, strict=True)
+            record_from_row(self.dataset_id, row, body)
+            for row, body in zip(rows, reads.decode_bodies(rows), strict=True)
         ]
 
     def to_df(self) -> pd.DataFrame:
         """The records as a DataFrame with MLflow's columns, in creation order."""
+        with gc_paused():
+            return self._frame()
+
+    def _frame(self) -> pd.DataFrame:
         with self._store.engine.connect() as conn:
             rows = reads.record_rows(conn, self.dataset_id, self._record_version())
         bodies = reads.decode_bodies(rows)
@@ -264,6 +279,78 @@ class EvaluationDataset:
         commands.set_tags(self._store, self.dataset_id, check_tags(tags))
         self._refresh()
         return self
+
+    # -- history ----------------------------------------------------------------------
+    def _upper(self) -> int | None:
+        return self._view.version if self._snapshot else None
+
+    def history(self) -> pd.DataFrame:
+        """One row per version: version, timestamp (UTC), user, operation, counts, digest."""
+        from .history import history_frame
+
+        with self._store.engine.connect() as conn:
+            return history_frame(conn, self.dataset_id, self._upper())
+
+    def diff(self, from_version: int, to_version: int | None = None) -> DatasetDiff:
+        """Records added, removed and changed (with the JSON paths) between two versions."""
+        from .history import diff
+
+        for v in (from_version, to_version):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                raise InvalidParameter(f"versions are ints, got {v!r}")
+        with self._store.engine.connect() as conn:
+            latest = self._upper()
+            if latest is None:
+                view = reads.current(conn, dataset_id=self.dataset_id, include_deleted=True)
+                latest = self.version if view is None else view.version
+            target = latest if to_version is None else to_version
+            if self._snapshot and max(from_version, target) > latest:
+                raise ResourceNotFound(
+                    f"snapshot at version {latest} cannot see version {max(from_version, target)}"
+                )
+            return diff(conn, self.dataset_id, from_version, target)
+
+    def restore(self, version: int) -> EvaluationDataset:
+        """Make a new version whose content equals `version`'s. Nothing is erased."""
+        self._writable("restore")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise InvalidParameter(f"version must be an int, got {version!r}")
+        commands.restore(self._store, self.dataset_id, version)
+        self._refresh()
+        return self
+
+    def label_version(self, label: str, version: int | None = None) -> int:
+        """Point a label (e.g. "golden-v3") at a version, default the latest; returns it."""
+        from .labels import check_label
+
+        self._writable("label_version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidParameter(f"version must be an int, got {version!r}")
+        return commands.label(self._store, self.dataset_id, check_label(label), version)
+
+    def version_labels(self, as_of: Any = None) -> dict[str, int]:
+        """Which version each label points to now, or pointed to at an instant."""
+        from .labels import labels_at
+        from .snapshots import to_ms
+
+        at = None if as_of is None else to_ms(as_of)
+        if self._snapshot:
+            at = self.last_update_time if at is None else min(at, self.last_update_time)
+        with self._store.engine.connect() as conn:
+            return labels_at(conn, self.dataset_id, at)
+
+    def record_history(self, record_id: str) -> pd.DataFrame:
+        """Every change of one record: version, timestamp, user, operation, before, after."""
+        from .history import record_history_frame
+
+        with self._store.engine.connect() as conn:
+            return record_history_frame(conn, self.dataset_id, record_id, self._upper())
+
+    def provenance(self) -> pd.DataFrame:
+        """Counts of records by source type, with the trace ids of TRACE records."""
+        from .history import provenance_frame
+
+        return provenance_frame(self.records)
 
     def __repr__(self) -> str:
         kind = "snapshot " if self._snapshot else ""

@@ -52,9 +52,11 @@ __all__ = [
     "RecordState",
     "compute_profile",
     "compute_schema",
+    "gc_paused",
     "dataset_digest",
     "infer_source",
     "inputs_hash",
+    "inputs_key",
     "merge_batch",
     "merge_into",
     "new_record_id",
@@ -227,7 +229,7 @@ def _new_input(
 
 def normalize_records(records: Any) -> list[RecordInput]:
     """Validate a whole batch (list of dicts or DataFrame); raise on the first bad record."""
-    with _gc_paused():
+    with gc_paused():
         rows = _dataframe_rows(records) if _is_dataframe(records) else _list_rows(records)
         return [_normalize_one(i, rec) for i, rec in enumerate(rows)]
 
@@ -435,6 +437,11 @@ def inputs_hash(inputs: dict[str, Any]) -> str:
     return _hash(inputs)
 
 
+def inputs_key(inputs: dict[str, Any]) -> str:
+    """inputs_hash for inputs that normalize_records already validated (no second check)."""
+    return _hash(inputs)
+
+
 def _hash(value: Any) -> str:
     return hashlib.sha256(orjson.dumps(value, option=_SORT)).hexdigest()
 
@@ -604,7 +611,7 @@ def merge_batch(
     added: dict[str, RecordState] = {}
     updated: dict[str, RecordState] = {}
     repeated: set[str] = set()
-    with _gc_paused():
+    with gc_paused():
         if keys is None:
             keys = [_hash(rec.inputs) for rec in incoming]
         for key, rec in zip(keys, incoming, strict=True):
@@ -645,7 +652,7 @@ def _same_content(a: RecordState, b: RecordState) -> bool:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Hold off the cyclic GC while building many small objects (it runs afterwards)."""
     if not gc.isenabled():
         yield

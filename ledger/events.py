@@ -14,12 +14,17 @@ ExpectedVersion = int | Literal["no stream", "any"]
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """An event to append. Without an event_id the ledger assigns a fresh UUID."""
+    """An event to append. Without an event_id the ledger assigns a fresh UUID.
+
+    `checked` says the caller already proved the payload is plain JSON (no NaN, infinity or
+    foreign objects), so the ledger skips its own walk of it.
+    """
 
     event_type: str
     payload: dict[str, Any]
     event_id: str | None = None
     schema_version: int | None = None
+    checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
+from .bulk import insert_rows
 from .encoding import canonical_text, loads
 from .engine import WRITE_OPTION
 from .errors import ConcurrencyConflict, InvalidParameter, LedgerError
@@ -57,6 +59,12 @@ def _row_to_event(row: Any, registry: UpcasterRegistry) -> StoredEvent:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
+
+
+def _encode_payload(event: NewEvent, where: str) -> str:
+    if event.checked:
+        return orjson.dumps(event.payload, option=orjson.OPT_SORT_KEYS).decode()
+    return canonical_text(event.payload, where)
 
 
 def _expected_matches(expected: ExpectedVersion, current: int | None) -> bool:
@@ -136,7 +144,7 @@ class WriteTransaction:
         event_meta = {**self._metadata, **(metadata or {}), "time_ms": self._recorded_at}
         meta_text = canonical_text(event_meta, "metadata")
         encoded = [
-            (e, canonical_text(e.payload, f"event {i} ({e.event_type}) payload"))
+            (e, _encode_payload(e, f"event {i} ({e.event_type}) payload"))
             for i, e in enumerate(new_events)
         ]
         if given_ids:
@@ -150,7 +158,7 @@ class WriteTransaction:
                 f"stream {stream_id!r} is at version {shown}, expected {expected_version}"
             )
         rows = self._chain(stream_id, stream_type, encoded, current, meta_text)
-        _insert(self.conn, rows)
+        insert_rows(self.conn, events, rows)
         self._versions[stream_id] = rows[-1]["version"]
         stored = [
             self._stored(row, event_meta, e) for row, (e, _) in zip(rows, encoded, strict=True)
@@ -361,22 +369,6 @@ class EventStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [_row_to_event(row, self.registry) for row in rows]
-
-
-_COLUMN_NAMES = [c.name for c in events.columns]
-_SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_COLUMN_NAMES)}) "
-    f"VALUES ({', '.join('?' for _ in _COLUMN_NAMES)})"
-)
-
-
-def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    """One executemany. On SQLite the driver call is made directly: SQLAlchemy's per-row
-    parameter processing costs more than the insert itself there."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_SQLITE_INSERT, [tuple(r[c] for c in _COLUMN_NAMES) for r in rows])
-    else:
-        conn.execute(events.insert(), rows)
 
 
 def _read_head(conn: sa.Connection, *, for_update: bool = False) -> Head:

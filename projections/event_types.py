@@ -15,6 +15,11 @@ DATASET_EXPERIMENTS_UNLINKED = "DatasetExperimentsUnlinked"
 DATASET_RECORDS_MERGED = "DatasetRecordsMerged"
 DATASET_RECORDS_DELETED = "DatasetRecordsDeleted"
 DATASET_DELETED = "DatasetDeleted"
+DATASET_RESTORED = "DatasetRestored"
+
+#: Labels live on their own stream per dataset: moving a label makes no dataset version.
+LABEL_STREAM = "dataset_labels"
+VERSION_LABELED = "DatasetVersionLabeled"
 
 #: The history() operation name of each dataset event type.
 OPERATIONS = {
@@ -26,8 +31,13 @@ OPERATIONS = {
     DATASET_RECORDS_MERGED: "MERGE",
     DATASET_RECORDS_DELETED: "DELETE_RECORDS",
     DATASET_DELETED: "DELETE",
+    DATASET_RESTORED: "RESTORE",
 }
 
 
 def experiment_stream_id(experiment_id: str) -> str:
     return f"experiment-{experiment_id}"
+
+
+def label_stream_id(dataset_id: str) -> str:
+    return f"labels-{dataset_id}"

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
 
 from ledger import StoredEvent
+from ledger.bulk import insert_rows
 from ledger.encoding import canonical_text
 
-from . import datasets_fold, event_types
-from .schema import experiments
+from . import event_types
+from .datasets_fold import DatasetProjector
+from .schema import dataset_label_moves, experiments
+
+#: Rebuild flushes its buffer once this many rows are waiting.
+FLUSH_ROWS = 20_000
 
 
 def commit_groups(events: Iterable[StoredEvent]) -> Iterator[list[StoredEvent]]:
@@ -27,24 +32,77 @@ def _group_key(event: StoredEvent) -> Any:
     return event.position
 
 
-def apply(conn: sa.Connection, events: Sequence[StoredEvent]) -> None:
-    """Apply events (whole commits, in position order) to every projection."""
-    for group in commit_groups(events):
+class Projector:
+    """Every projection's share of the fold, behind one buffer."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.datasets = DatasetProjector(conn)
+        self._experiments: list[dict[str, Any]] = []
+        self._labels: list[dict[str, Any]] = []
+
+    @property
+    def pending_rows(self) -> int:
+        return self.datasets.pending_rows + len(self._experiments) + len(self._labels)
+
+    def apply_group(self, group: list[StoredEvent]) -> None:
         first = group[0]
         if first.stream_type == event_types.DATASET_STREAM:
-            datasets_fold.apply_commit(conn, group)
+            self.datasets.apply_commit(group)
         elif first.event_type == event_types.EXPERIMENT_CREATED:
-            _experiment_created(conn, first)
+            p = first.payload
+            self._experiments.append(
+                {
+                    "experiment_id": p["experiment_id"],
+                    "name": p["name"],
+                    "tags": canonical_text(p.get("tags") or {}),
+                    "creation_time": first.recorded_at,
+                    "last_update_time": first.recorded_at,
+                }
+            )
+        elif first.event_type == event_types.VERSION_LABELED:
+            p = first.payload
+            self._labels.append(
+                {
+                    "dataset_id": p["dataset_id"],
+                    "label": p["label"],
+                    "position": first.position,
+                    "version": p["version"],
+                    "timestamp": first.recorded_at,
+                    "user": first.metadata.get("user", ""),
+                }
+            )
+
+    def flush(self) -> None:
+        insert_rows(self.conn, experiments, self._experiments)
+        insert_rows(self.conn, dataset_label_moves, self._labels)
+        self._experiments, self._labels = [], []
+        self.datasets.flush()
 
 
-def _experiment_created(conn: sa.Connection, event: StoredEvent) -> None:
-    p = event.payload
-    conn.execute(
-        experiments.insert().values(
-            experiment_id=p["experiment_id"],
-            name=p["name"],
-            tags=canonical_text(p.get("tags") or {}),
-            creation_time=event.recorded_at,
-            last_update_time=event.recorded_at,
-        )
-    )
+def apply(conn: sa.Connection, events: Iterable[StoredEvent]) -> None:
+    """Apply whole commits, in position order, to every projection (one flush at the end)."""
+    replay(conn, events, flush_rows=None)
+
+
+def replay(
+    conn: sa.Connection,
+    events: Iterable[StoredEvent],
+    *,
+    flush_rows: int | None = FLUSH_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply a stream of events, flushing whenever `flush_rows` rows wait; returns the count."""
+    projector = Projector(conn)
+    count = 0
+    for group in commit_groups(events):
+        projector.apply_group(group)
+        count += len(group)
+        if flush_rows is not None and projector.pending_rows >= flush_rows:
+            projector.flush()
+            if progress:
+                progress(count)
+    projector.flush()
+    if progress:
+        progress(count)
+    return count

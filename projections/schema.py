@@ -85,7 +85,6 @@ dataset_records = sa.Table(
     sa.Column("body", JsonText, nullable=False),
     sa.Index("ix_dataset_records_current", "dataset_id", "valid_to", "seq"),
     sa.Index("ix_dataset_records_inputs", "dataset_id", "inputs_hash"),
-    sa.Index("ix_dataset_records_asof", "dataset_id", "valid_from"),
 )
 
 #: One row per dataset version (commit): what it did and the dataset's state after it.
@@ -112,6 +111,19 @@ dataset_versions = sa.Table(
     sa.Index("ix_dataset_versions_time", "dataset_id", "timestamp"),
 )
 
+#: Every move of a version label; the newest move at or before an instant is where the
+#: label pointed then.
+dataset_label_moves = sa.Table(
+    "dataset_label_moves",
+    metadata,
+    sa.Column("dataset_id", Id, primary_key=True),
+    sa.Column("label", sa.String(250), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("timestamp", Millis, nullable=False),
+    sa.Column("user", User, nullable=False),
+)
+
 PROJECTION_TABLES = (
     experiments,
     datasets,
@@ -119,4 +131,5 @@ PROJECTION_TABLES = (
     dataset_experiments,
     dataset_records,
     dataset_versions,
+    dataset_label_moves,
 )

@@ -51,7 +51,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("dataset_id", "record_id", "valid_from"),
     )
     with op.batch_alter_table("dataset_records", schema=None) as batch_op:
-        batch_op.create_index("ix_dataset_records_asof", ["dataset_id", "valid_from"], unique=False)
         batch_op.create_index(
             "ix_dataset_records_current", ["dataset_id", "valid_to", "seq"], unique=False
         )
@@ -200,7 +199,6 @@ def downgrade() -> None:
     with op.batch_alter_table("dataset_records", schema=None) as batch_op:
         batch_op.drop_index("ix_dataset_records_inputs")
         batch_op.drop_index("ix_dataset_records_current")
-        batch_op.drop_index("ix_dataset_records_asof")
 
     op.drop_table("dataset_records")
     with op.batch_alter_table("dataset_experiments", schema=None) as batch_op:
