@@ -262,7 +262,9 @@ def restore(store: EventStore, dataset_id: str, version: int) -> None:
 
     with gc_paused(), live_dataset(store, dataset_id) as (tx, view):
         changes = diff(tx.conn, dataset_id, view.version, version)
-        wanted = [r.dataset_record_id for r in changes.added] + [c.record_id for c in changes.changed]
+        wanted = [r.dataset_record_id for r in changes.added] + [
+            c.record_id for c in changes.changed
+        ]
         targets = _rows_at(tx.conn, dataset_id, wanted, version)
         restored = [
             {**targets[record_id], "last_update_time": tx.recorded_at, "last_updated_by": tx.user}
@@ -280,7 +282,11 @@ def restore(store: EventStore, dataset_id: str, version: int) -> None:
         for start in range(0, max(len(restored), 1), RECORDS_PER_EVENT):
             chunk = restored[start : start + RECORDS_PER_EVENT]
             payload = {
-                **(common if start == 0 else {**common, "deleted_record_ids": [], "tags_set": {}, "tags_deleted": []}),
+                **(
+                    common
+                    if start == 0
+                    else {**common, "deleted_record_ids": [], "tags_set": {}, "tags_deleted": []}
+                ),
                 "added": chunk[: max(0, split - start)],
                 "updated": chunk[max(0, split - start) :],
             }

@@ -85,20 +85,50 @@ class DatasetDiff:
         """One row per added or removed record, and per changed field of a changed record."""
         rows: list[dict[str, Any]] = []
         for r in self.added:
-            rows.append({"change": "added", "record_id": r.dataset_record_id, "field": None,
-                         "before": None, "after": content(r)})
+            rows.append(
+                {
+                    "change": "added",
+                    "record_id": r.dataset_record_id,
+                    "field": None,
+                    "before": None,
+                    "after": content(r),
+                }
+            )
         for r in self.removed:
-            rows.append({"change": "removed", "record_id": r.dataset_record_id, "field": None,
-                         "before": content(r), "after": None})
+            rows.append(
+                {
+                    "change": "removed",
+                    "record_id": r.dataset_record_id,
+                    "field": None,
+                    "before": content(r),
+                    "after": None,
+                }
+            )
         for c in self.changed:
             before, after = content(c.before), content(c.after)
             for path in c.fields:
-                rows.append({"change": "changed", "record_id": c.record_id, "field": path,
-                             "before": value_at(before, path), "after": value_at(after, path)})
+                rows.append(
+                    {
+                        "change": "changed",
+                        "record_id": c.record_id,
+                        "field": path,
+                        "before": value_at(before, path),
+                        "after": value_at(after, path),
+                    }
+                )
         for key, (old, new) in self.tags_changed.items():
-            rows.append({"change": "tag", "record_id": None, "field": f"dataset.tags.{key}",
-                         "before": old, "after": new})
-        return pd.DataFrame(rows, columns=["change", "record_id", "field", "before", "after"], dtype=object)
+            rows.append(
+                {
+                    "change": "tag",
+                    "record_id": None,
+                    "field": f"dataset.tags.{key}",
+                    "before": old,
+                    "after": new,
+                }
+            )
+        return pd.DataFrame(
+            rows, columns=["change", "record_id", "field", "before", "after"], dtype=object
+        )
 
 
 def content(record: DatasetRecord) -> dict[str, Any]:
@@ -112,7 +142,9 @@ def content(record: DatasetRecord) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+        b, option=orjson.OPT_SORT_KEYS
+    )
 
 
 def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
@@ -142,8 +174,13 @@ def diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
     if a > b:
         reverse = diff(conn, dataset_id, b, a)
         return DatasetDiff(
-            a, b, added=reverse.removed, removed=reverse.added,
-            changed=[RecordChange(c.record_id, c.after, c.before, c.fields) for c in reverse.changed],
+            a,
+            b,
+            added=reverse.removed,
+            removed=reverse.added,
+            changed=[
+                RecordChange(c.record_id, c.after, c.before, c.fields) for c in reverse.changed
+            ],
             tags_changed={k: (n, o) for k, (o, n) in reverse.tags_changed.items()},
         )
     views = [reads.versions_table_view(conn, dataset_id, v) for v in (a, b)]
@@ -194,7 +231,9 @@ def diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
 # -- one record's lineage, provenance ---------------------------------------------------
 
 
-def record_history_frame(conn: sa.Connection, dataset_id: str, record_id: str, up_to: int | None = None) -> pd.DataFrame:
+def record_history_frame(
+    conn: sa.Connection, dataset_id: str, record_id: str, up_to: int | None = None
+) -> pd.DataFrame:
     """Every change of one record: the version, who, when, the operation, before and after."""
     rows = conn.execute(
         sa.select(*reads.RECORD_COLUMNS, dataset_records.c.valid_from, dataset_records.c.valid_to)
@@ -226,7 +265,9 @@ def record_history_frame(conn: sa.Connection, dataset_id: str, record_id: str, u
     return pd.DataFrame(
         {
             "version": [c[0] for c in changes],
-            "timestamp": pd.to_datetime([versions[c[0]].timestamp for c in changes], unit="ms", utc=True),
+            "timestamp": pd.to_datetime(
+                [versions[c[0]].timestamp for c in changes], unit="ms", utc=True
+            ),
             "user": pd.Series([versions[c[0]].user for c in changes], dtype=object),
             "operation": pd.Series([versions[c[0]].operation for c in changes], dtype=object),
             "before": pd.Series([c[1] for c in changes], dtype=object),

@@ -15,7 +15,9 @@ MAX_LABEL = 250
 
 def check_label(label: object) -> str:
     if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL:
-        raise InvalidParameter(f"label must be a non-empty string of at most {MAX_LABEL} characters")
+        raise InvalidParameter(
+            f"label must be a non-empty string of at most {MAX_LABEL} characters"
+        )
     return label
 
 
@@ -40,9 +42,9 @@ def move_label(store: EventStore, dataset_id: str, label: str, version: int) -> 
 
 def labels_at(conn: sa.Connection, dataset_id: str, at_ms: int | None = None) -> dict[str, int]:
     """Which version each label points to now (or pointed to at an instant)."""
-    query = sa.select(
-        dataset_label_moves.c.label, dataset_label_moves.c.version
-    ).where(dataset_label_moves.c.dataset_id == dataset_id)
+    query = sa.select(dataset_label_moves.c.label, dataset_label_moves.c.version).where(
+        dataset_label_moves.c.dataset_id == dataset_id
+    )
     if at_ms is not None:
         query = query.where(dataset_label_moves.c.timestamp <= at_ms)
     labels: dict[str, int] = {}

@@ -6,10 +6,13 @@ import argparse
 import platform
 import sys
 
-from . import ledger_bench
+from . import dataset_bench, ledger_bench
 from .harness import Report
 
-SUITES = {"ledger": ledger_bench.run}
+SUITES = {
+    "ledger": ledger_bench.run,
+    "datasets": dataset_bench.run,
+}
 
 
 def main() -> int:

@@ -344,8 +344,12 @@ class EventStore:
         *,
         until_time_ms: int | None = None,
         page_size: int = 10_000,
+        conn: sa.Connection | None = None,
     ) -> Iterator[StoredEvent]:
-        """Every event after a position, page by page; optionally only those up to a time."""
+        """Every event after a position, page by page; optionally only those up to a time.
+
+        With `conn`, pages are read on that connection (inside its transaction).
+        """
         while True:
             query = (
                 sa.select(events)
@@ -355,7 +359,7 @@ class EventStore:
             )
             if until_time_ms is not None:
                 query = query.where(events.c.recorded_at <= until_time_ms)
-            page = self._fetch(query)
+            page = self._fetch(query, conn)
             yield from page
             if len(page) < page_size:
                 return
@@ -365,9 +369,12 @@ class EventStore:
         """Every event recorded at or before a time (ms), in position order."""
         return self.iter_all(until_time_ms=time_ms)
 
-    def _fetch(self, query: sa.Select[Any]) -> list[StoredEvent]:
-        with self.engine.connect() as conn:
+    def _fetch(self, query: sa.Select[Any], conn: sa.Connection | None = None) -> list[StoredEvent]:
+        if conn is not None:
             rows = conn.execute(query).all()
+        else:
+            with self.engine.connect() as own:
+                rows = own.execute(query).all()
         return [_row_to_event(row, self.registry) for row in rows]
 
 

@@ -128,7 +128,11 @@ class DatasetProjector:
                 found[record_id] = (row["content_hash"], row["source_type"])
             elif key not in self._closed:
                 missing.append(record_id)
-        cols = (dataset_records.c.record_id, dataset_records.c.content_hash, dataset_records.c.source_type)
+        cols = (
+            dataset_records.c.record_id,
+            dataset_records.c.content_hash,
+            dataset_records.c.source_type,
+        )
         for start in range(0, len(missing), _CHUNK):
             query = sa.select(*cols).where(
                 dataset_records.c.dataset_id == dataset_id,
@@ -203,8 +207,12 @@ class DatasetProjector:
         tags, links = [], []
         for dataset_id in touched:
             state = self._states[dataset_id]
-            tags.extend({"dataset_id": dataset_id, "key": k, "value": v} for k, v in state.tags.items())
-            links.extend({"dataset_id": dataset_id, "experiment_id": e} for e in state.experiment_ids)
+            tags.extend(
+                {"dataset_id": dataset_id, "key": k, "value": v} for k, v in state.tags.items()
+            )
+            links.extend(
+                {"dataset_id": dataset_id, "experiment_id": e} for e in state.experiment_ids
+            )
         insert_rows(self.conn, dataset_tags, tags)
         insert_rows(self.conn, dataset_experiments, links)
 
@@ -218,7 +226,9 @@ def _on_tags_set(p: DatasetProjector, state: DatasetState, event: StoredEvent, _
     state.tags.update(event.payload["tags"])
 
 
-def _on_tag_deleted(p: DatasetProjector, state: DatasetState, event: StoredEvent, _: Counts) -> None:
+def _on_tag_deleted(
+    p: DatasetProjector, state: DatasetState, event: StoredEvent, _: Counts
+) -> None:
     state.tags.pop(event.payload["key"], None)
 
 
@@ -253,7 +263,9 @@ def _merge_records(
         for record in updated:
             row = record_row(state.dataset_id, version, record)
             old_hash = old[record["record_id"]][0]
-            state.digest_sum = digest.add(digest.remove(state.digest_sum, old_hash), row["content_hash"])
+            state.digest_sum = digest.add(
+                digest.remove(state.digest_sum, old_hash), row["content_hash"]
+            )
             rows.append(row)
     p.add_rows(rows)
     state.num_records += len(added)
@@ -275,10 +287,17 @@ def _delete_records(
     counts["deleted"] += len(old)
 
 
-def _on_merged(p: DatasetProjector, state: DatasetState, event: StoredEvent, counts: Counts) -> None:
+def _on_merged(
+    p: DatasetProjector, state: DatasetState, event: StoredEvent, counts: Counts
+) -> None:
     payload = event.payload
     _merge_records(
-        p, state, payload["dataset_version"], payload.get("added") or [], payload.get("updated") or [], counts
+        p,
+        state,
+        payload["dataset_version"],
+        payload.get("added") or [],
+        payload.get("updated") or [],
+        counts,
     )
 
 
@@ -288,13 +307,17 @@ def _on_records_deleted(
     _delete_records(p, state, event.payload["dataset_version"], event.payload["record_ids"], counts)
 
 
-def _on_restored(p: DatasetProjector, state: DatasetState, event: StoredEvent, counts: Counts) -> None:
+def _on_restored(
+    p: DatasetProjector, state: DatasetState, event: StoredEvent, counts: Counts
+) -> None:
     """A restore: records back to an earlier version's content, and its tags."""
     payload = event.payload
     version = payload["dataset_version"]
     if payload.get("deleted_record_ids"):
         _delete_records(p, state, version, payload["deleted_record_ids"], counts)
-    _merge_records(p, state, version, payload.get("added") or [], payload.get("updated") or [], counts)
+    _merge_records(
+        p, state, version, payload.get("added") or [], payload.get("updated") or [], counts
+    )
     for key in payload.get("tags_deleted") or []:
         state.tags.pop(key, None)
     state.tags.update(payload.get("tags_set") or {})

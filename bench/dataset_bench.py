@@ -1,0 +1,111 @@
+"""Issue 3: merge, to_df, get_dataset and search_datasets against MLflow's figures / 100."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+from .harness import Report, Result, bench_store, best_of, timed
+
+
+def _records(start: int, stop: int, answer_offset: int = 0) -> list[dict]:
+    return [
+        {
+            "inputs": {"question": f"How do I configure feature number {i}?", "context": "docs"},
+            "expectations": {"expected_answer": f"Use setting {i + answer_offset}."},
+            "tags": {"topic": f"t{i % 7}"},
+        }
+        for i in range(start, stop)
+    ]
+
+
+def _use(url: str) -> None:
+    from api import set_tracking_uri
+
+    set_tracking_uri(url)
+
+
+def run(backend: str, report: Report, *, large: bool = False) -> None:
+    from api import create_dataset, get_dataset, search_datasets
+
+    with bench_store(backend) as store:
+        _use(store.engine.url.render_as_string(hide_password=False))
+        ds = create_dataset("bench-merge")
+        batch = _records(0, 10_000)
+        report.add(
+            Result(
+                "merge 10,000 new records", timed(lambda: ds.merge_records(batch)), "s", 0.11, False
+            )
+        )
+        half = _records(5_000, 15_000, answer_offset=1)
+        report.add(
+            Result(
+                "merge 10,000 records, half existing",
+                timed(lambda: ds.merge_records(half)),
+                "s",
+                0.12,
+                False,
+            )
+        )
+        report.add(
+            Result(f"to_df of {ds.num_records:,} records", best_of(3, ds.to_df), "s", 0.055, False)
+        )
+        report.add(
+            Result(
+                "get_dataset(name=...)",
+                best_of(20, lambda: get_dataset(name="bench-merge")),
+                "s",
+                0.005,
+                False,
+            )
+        )
+
+        _many_datasets(store)
+        query = "tags.team = 'team-7' AND tags.stage = 'golden'"
+        found = search_datasets(filter_string=query, max_results=1000)
+        assert len(found) > 0
+        report.add(
+            Result(
+                "search_datasets, tag filter, 10,000 datasets",
+                best_of(5, lambda: search_datasets(filter_string=query, max_results=1000)),
+                "s",
+                0.05,
+                False,
+            )
+        )
+        if large:
+            _million(report)
+
+
+def _many_datasets(store) -> None:
+    """10,000 datasets with tags, written straight through the command layer."""
+    from api import dataset_commands as commands
+
+    for i in range(10_000):
+        commands.create(
+            store,
+            f"ds-{i:05d}",
+            ["0"],
+            {"team": f"team-{i % 50}", "stage": "golden" if i % 3 == 0 else "dev"},
+        )
+
+
+def _million(report: Report) -> None:
+    from api import create_dataset
+
+    ds = create_dataset("bench-million")
+    start = time.perf_counter()
+    for b in range(100):
+        ds.merge_records(_records(b * 10_000, (b + 1) * 10_000))
+    report.add(
+        Result(
+            "1,000,000 records merged in batches of 10,000",
+            time.perf_counter() - start,
+            "s",
+            180,
+            False,
+        )
+    )
+    report.add(Result("to_df of 1,000,000 records", timed(ds.to_df), "s", 15, False))
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    report.add(Result("peak memory (max RSS of the bench process)", peak_gb, "GB", 3, False))
