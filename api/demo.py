@@ -1,16 +1,206 @@
-"""`evalledger demo`: the seed flows end to end, printing each step."""
+"""`evalledger demo`: the seed flows of MLflow's evaluation-dataset docs, end to end.
+
+Runs on the current tracking URI (default ``sqlite:///evalledger.db``) and prints each step.
+Running it again works: the dataset is reused and the merges dedupe on inputs, so the record
+count stays the same (each step still makes a new version, as every write does).
+
+``run_demo()`` is a sequence of small steps, each taking and returning a ``DemoState``;
+append more (trace flows, history, ...) to ``STEPS``.
+"""
 
 from __future__ import annotations
 
-from ledger import ANY, NewEvent, verify_chain
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from .tracking import get_tracking_uri, store_for
+import orjson
+
+from . import errors
+from .datasets import create_dataset, get_dataset, set_dataset_tags
+from .evaluation_dataset import EvaluationDataset
+from .tracking import get_tracking_uri
+
+DATASET_NAME = "customer_support_qa"
+EXPERIMENT_ID = "0"
+CELL_WIDTH = 48
 
 
-def run_demo() -> None:
-    store = store_for()
-    print(f"tracking URI: {get_tracking_uri()}")
-    stored = store.append("demo", [NewEvent("DemoRan", {"step": "ledger"})], ANY)
-    print(f"appended event {stored[0].event_id} at position {stored[0].position}")
-    report = verify_chain(store.engine)
-    print(f"verify: {report.events_checked} events, chain intact: {report.ok}")
+@dataclass
+class DemoState:
+    """What the steps share: the dataset being built, and anything later steps need."""
+
+    dataset: EvaluationDataset | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ds(self) -> EvaluationDataset:
+        assert self.dataset is not None, "a step before this one creates the dataset"
+        return self.dataset
+
+
+Step = Callable[[DemoState], None]
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _heading(text: str) -> None:
+    _say()
+    _say(f"== {text}")
+
+
+def _status(ds: EvaluationDataset) -> str:
+    return f"version {ds.version}, {ds.num_records} record{'s' if ds.num_records != 1 else ''}"
+
+
+def _compact(value: Any, width: int = CELL_WIDTH) -> str:
+    text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def step_start(state: DemoState) -> None:
+    _say(f"tracking URI: {get_tracking_uri()}")
+
+
+def step_create(state: DemoState) -> None:
+    """Manual flow: create the dataset (or reuse the one a previous run created)."""
+    _heading("1. create a dataset")
+    tags = {"team": "support", "stage": "development"}
+    try:
+        ds = create_dataset(name=DATASET_NAME, experiment_id=EXPERIMENT_ID, tags=tags)
+        _say(f"created {DATASET_NAME!r} ({ds.dataset_id}) in experiment {EXPERIMENT_ID}")
+    except errors.ResourceAlreadyExists:
+        ds = get_dataset(name=DATASET_NAME)
+        _say(f"{DATASET_NAME!r} exists from a previous run ({ds.dataset_id}): reusing it")
+    _say(f"  tags {ds.tags}; {_status(ds)}")
+    state.dataset = ds
+
+
+def step_set_tags(state: DemoState) -> None:
+    _heading("2. set more tags")
+    set_dataset_tags(state.ds.dataset_id, {"owner": "demo", "version": "1"})
+    ds = get_dataset(dataset_id=state.ds.dataset_id)
+    _say(f"tags now {ds.tags}; {_status(ds)}")
+    state.dataset = ds
+
+
+def step_merge_manual(state: DemoState) -> None:
+    """Manual flow: hand-written test cases."""
+    _heading("3. merge hand-written test cases")
+    cases = [
+        {
+            "inputs": {"question": "What is MLflow?"},
+            "expectations": {
+                "answer": "MLflow is an open source platform for the machine learning lifecycle",
+                "key_topics": ["open source", "lifecycle"],
+            },
+        },
+        {
+            "inputs": {"question": "How do I track experiments?"},
+            "expectations": {
+                "answer": "Use mlflow.start_run() and log parameters, metrics and artifacts",
+                "key_topics": ["tracking", "runs", "metrics"],
+            },
+        },
+    ]
+    before = state.ds.num_records
+    ds = state.ds.merge_records(cases)
+    _say(f"merged {len(cases)} cases: {ds.num_records - before} new; {_status(ds)}")
+
+
+def step_merge_dataframe(state: DemoState) -> None:
+    """DataFrame flow: a pandas DataFrame with inputs/expectations/tags columns."""
+    import pandas as pd
+
+    _heading("4. merge a pandas DataFrame")
+    df = pd.DataFrame(
+        {
+            "inputs": [
+                {"question": "How do I log a model?"},
+                {"question": "What is the Model Registry?"},
+                {"question": "How do I compare runs?"},
+            ],
+            "expectations": [
+                {"answer": "Call mlflow.<flavor>.log_model() inside a run"},
+                {"answer": "A central store to version, alias and govern models"},
+                {"answer": "Select runs in the MLflow UI and click Compare"},
+            ],
+            "tags": [
+                {"topic": "models"},
+                {"topic": "registry"},
+                {"topic": "tracking"},
+            ],
+        }
+    )
+    before = state.ds.num_records
+    ds = state.ds.merge_records(df)
+    _say(f"merged a {len(df)}-row DataFrame: {ds.num_records - before} new; {_status(ds)}")
+
+
+def step_update_by_name(state: DemoState) -> None:
+    """Get the dataset by name and update the expectations of an existing question."""
+    _heading("5. update an existing record (get_dataset by name)")
+    ds = get_dataset(name=DATASET_NAME)
+    before = ds.num_records
+    ds.merge_records(
+        [
+            {
+                "inputs": {"question": "What is MLflow?"},
+                "expectations": {"answer_length": "short", "must_mention": ["open source"]},
+            }
+        ]
+    )
+    record = next(r for r in ds.records if r.inputs == {"question": "What is MLflow?"})
+    _say(
+        f"same inputs, so no new record ({before} -> {ds.num_records}); "
+        f"expectations merged key by key: {sorted(record.expectations)}"
+    )
+    _say(f"  {_status(ds)}")
+    state.dataset = ds
+
+
+def step_preview(state: DemoState) -> None:
+    _heading("6. preview with to_df()")
+    df = state.ds.to_df()
+    rows = [
+        (_compact(r.inputs), _compact(r.expectations), str(r.source_type))
+        for r in df.itertuples(index=False)
+    ]
+    headers = ("inputs", "expectations", "source_type")
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+    for row in [headers, tuple("-" * w for w in widths), *rows]:
+        _say("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def step_done(state: DemoState) -> None:
+    ds = state.ds
+    _say()
+    _say(
+        f"demo done: dataset {ds.name} version {ds.version}, "
+        f"{ds.num_records} records, digest {ds.digest}"
+    )
+
+
+#: The flows, in order. Add steps before ``step_done`` (it prints the final line).
+STEPS: list[Step] = [
+    step_start,
+    step_create,
+    step_set_tags,
+    step_merge_manual,
+    step_merge_dataframe,
+    step_update_by_name,
+    step_preview,
+    step_done,
+]
+
+
+def run_demo() -> DemoState:
+    state = DemoState()
+    for step in STEPS:
+        step(state)
+    return state
