@@ -19,6 +19,7 @@ from ledger import (
     ResourceNotFound,
     WriteTransaction,
 )
+from ledger.memory import gc_paused
 from projections import event_types as et
 from projections.schema import dataset_records
 
@@ -28,7 +29,6 @@ from .records import (
     DatasetRecordSource,
     RecordInput,
     RecordState,
-    gc_paused,
     inputs_key,
     merge_batch,
 )

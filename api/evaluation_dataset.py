@@ -9,10 +9,11 @@ import orjson
 import pandas as pd
 
 from ledger import EventStore, InvalidParameter, ReadOnlySnapshot, ResourceNotFound
+from ledger.memory import gc_paused
 
 from . import dataset_commands as commands
 from . import dataset_reads as reads
-from .records import DatasetRecordSource, compute_schema, gc_paused, normalize_records
+from .records import DatasetRecordSource, compute_schema, normalize_records
 
 if TYPE_CHECKING:
     from .history import DatasetDiff

@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ledger import ResourceNotFound
+from ledger.memory import gc_paused
 from projections.schema import dataset_records, dataset_versions
 
 from . import dataset_reads as reads
@@ -171,8 +172,13 @@ def value_at(value: Any, path: str) -> Any:
 
 def diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
     """What changed from version a to version b (either order), reading only changed rows."""
+    with gc_paused():
+        return _diff(conn, dataset_id, a, b)
+
+
+def _diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
     if a > b:
-        reverse = diff(conn, dataset_id, b, a)
+        reverse = _diff(conn, dataset_id, b, a)
         return DatasetDiff(
             a,
             b,

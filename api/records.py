@@ -28,12 +28,10 @@ Choices (where API.md and MLflow leave room):
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from itertools import repeat
@@ -42,6 +40,7 @@ from typing import Any, NoReturn
 import orjson
 
 from ledger.errors import InvalidParameter
+from ledger.memory import gc_paused
 from projections import digest
 
 __all__ = [
@@ -649,19 +648,6 @@ def _same_content(a: RecordState, b: RecordState) -> bool:
         and _same(a.expectations, b.expectations)
         and _same(a.tags, b.tags)
     )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Hold off the cyclic GC while building many small objects (it runs afterwards)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # --------------------------------------------------------------------------- digest

@@ -84,3 +84,8 @@ def canonical_text(value: Any, where: str = "value") -> str:
 def loads(text: str | bytes) -> Any:
     """Decode JSON text written by canonical_text."""
     return orjson.loads(text)
+
+
+def trusted_text(value: Any) -> str:
+    """Canonical JSON of a value built from already-checked JSON (no walk)."""
+    return orjson.dumps(value, option=_CANONICAL).decode()

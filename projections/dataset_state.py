@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from ledger.encoding import canonical_text
+from ledger.encoding import trusted_text
 
 from . import digest
 from .schema import datasets
@@ -66,9 +66,9 @@ class DatasetState:
             "digest_sum": digest.to_hex(self.digest_sum),
             "num_records": self.num_records,
             "next_seq": self.next_seq,
-            "source_counts": canonical_text(self.source_counts),
-            "tags": canonical_text(self.tags),
-            "experiment_ids": canonical_text(self.experiment_ids),
+            "source_counts": trusted_text(self.source_counts),
+            "tags": trusted_text(self.tags),
+            "experiment_ids": trusted_text(self.experiment_ids),
             "created_time": self.created_time,
             "last_update_time": self.last_update_time,
             "created_by": self.created_by,

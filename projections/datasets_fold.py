@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ledger import StoredEvent
 from ledger.bulk import insert_rows
-from ledger.encoding import canonical_text
+from ledger.encoding import trusted_text
 
 from . import digest
 from . import event_types as et
@@ -89,10 +89,10 @@ class DatasetProjector:
                 "num_records": state.num_records,
                 "digest": state.digest,
                 "name": state.name,
-                "tags": canonical_text(state.tags),
-                "experiment_ids": canonical_text(state.experiment_ids),
-                "source_counts": canonical_text(state.source_counts),
-                "detail": canonical_text(first.payload.get("detail") or {}),
+                "tags": trusted_text(state.tags),
+                "experiment_ids": trusted_text(state.experiment_ids),
+                "source_counts": trusted_text(state.source_counts),
+                "detail": trusted_text(first.payload.get("detail") or {}),
                 "deleted": state.deleted,
             }
         )

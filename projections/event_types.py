@@ -41,3 +41,12 @@ def experiment_stream_id(experiment_id: str) -> str:
 
 def label_stream_id(dataset_id: str) -> str:
     return f"labels-{dataset_id}"
+
+
+#: One stream per trace (stream id = trace id): the trace itself, then its tags and
+#: assessments.
+TRACE_STREAM = "trace"
+TRACE_LOGGED = "TraceLogged"
+TRACE_TAG_SET = "TraceTagSet"
+TRACE_TAG_DELETED = "TraceTagDeleted"
+ASSESSMENT_LOGGED = "AssessmentLogged"

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from ledger import StoredEvent
 from ledger.bulk import insert_rows
 from ledger.encoding import canonical_text
+from ledger.memory import gc_paused
 
 from . import event_types
 from .datasets_fold import DatasetProjector
 from .schema import dataset_label_moves, experiments
+from .traces_fold import TraceProjector
 
 #: Rebuild flushes its buffer once this many rows are waiting.
 FLUSH_ROWS = 20_000
@@ -38,17 +40,26 @@ class Projector:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
         self.datasets = DatasetProjector(conn)
+        self.traces = TraceProjector(conn)
         self._experiments: list[dict[str, Any]] = []
         self._labels: list[dict[str, Any]] = []
 
     @property
     def pending_rows(self) -> int:
-        return self.datasets.pending_rows + len(self._experiments) + len(self._labels)
+        return (
+            self.datasets.pending_rows
+            + self.traces.pending_rows
+            + len(self._experiments)
+            + len(self._labels)
+        )
 
     def apply_group(self, group: list[StoredEvent]) -> None:
         first = group[0]
         if first.stream_type == event_types.DATASET_STREAM:
             self.datasets.apply_commit(group)
+        elif first.stream_type == event_types.TRACE_STREAM:
+            for event in group:
+                self.traces.apply(event)
         elif first.event_type == event_types.EXPERIMENT_CREATED:
             p = first.payload
             self._experiments.append(
@@ -78,6 +89,7 @@ class Projector:
         insert_rows(self.conn, dataset_label_moves, self._labels)
         self._experiments, self._labels = [], []
         self.datasets.flush()
+        self.traces.flush()
 
 
 def apply(conn: sa.Connection, events: Iterable[StoredEvent]) -> None:
@@ -93,6 +105,16 @@ def replay(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Apply a stream of events, flushing whenever `flush_rows` rows wait; returns the count."""
+    with gc_paused():
+        return _replay(conn, events, flush_rows, progress)
+
+
+def _replay(
+    conn: sa.Connection,
+    events: Iterable[StoredEvent],
+    flush_rows: int | None,
+    progress: Callable[[int], None] | None,
+) -> int:
     projector = Projector(conn)
     count = 0
     for group in commit_groups(events):

@@ -11,6 +11,8 @@ metadata = sa.MetaData()
 Id = sa.String(64)
 Millis = sa.BigInteger
 User = sa.String(255)
+#: Trace ids are stream ids (events.stream_id is 191 characters).
+TraceId = sa.String(191)
 
 experiments = sa.Table(
     "experiments",
@@ -124,6 +126,58 @@ dataset_label_moves = sa.Table(
     sa.Column("user", User, nullable=False),
 )
 
+#: The trace index (API.md §7): one row per trace. The trace itself (info and spans) is kept
+#: once, in the payload of its TraceLogged event; `position` points at that event.
+traces = sa.Table(
+    "traces",
+    metadata,
+    sa.Column("trace_id", TraceId, primary_key=True),
+    sa.Column("experiment_id", sa.String(32), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("timestamp_ms", Millis, nullable=False),
+    sa.Column("execution_time_ms", Millis, nullable=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Index("ix_traces_time", "timestamp_ms", "trace_id"),
+    sa.Index("ix_traces_experiment_time", "experiment_id", "timestamp_ms", "trace_id"),
+    sa.Index("ix_traces_name", "name", "timestamp_ms"),
+    sa.Index("ix_traces_duration", "execution_time_ms"),
+)
+
+#: A trace's current tags (its TraceLogged tags, then every set and delete).
+trace_tags = sa.Table(
+    "trace_tags",
+    metadata,
+    sa.Column("trace_id", TraceId, primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", JsonText, nullable=False),
+)
+
+trace_metadata = sa.Table(
+    "trace_metadata",
+    metadata,
+    sa.Column("trace_id", TraceId, primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", JsonText, nullable=False),
+)
+
+#: Expectations and feedback on traces, in the order they were logged (position, ordinal).
+#: `body` is the assessment as MLflow writes it; `valid` turns false when a later
+#: expectation of the same name overrides it.
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    sa.Column("trace_id", TraceId, primary_key=True),
+    sa.Column("assessment_id", sa.String(191), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("valid", sa.Boolean, nullable=False),
+    sa.Column("create_time", Millis, nullable=False),
+    sa.Column("body", JsonText, nullable=False),
+)
+
 PROJECTION_TABLES = (
     experiments,
     datasets,
@@ -132,4 +186,8 @@ PROJECTION_TABLES = (
     dataset_records,
     dataset_versions,
     dataset_label_moves,
+    traces,
+    trace_tags,
+    trace_metadata,
+    assessments,
 )

@@ -13,8 +13,10 @@ from api.cli import main
 def golden(db_url: str) -> str:
     api.set_tracking_uri(db_url)
     ds = api.create_dataset("golden")
-    ds.merge_records([{"inputs": {"q": "a"}, "expectations": {"answer": "A"}}, {"inputs": {"q": "b"}}])
-    ds.merge_records([{"inputs": {"q": "a"}, "expectations": {"answer": "AA"}}, {"inputs": {"q": "c"}}])
+    a1 = {"inputs": {"q": "a"}, "expectations": {"answer": "A"}}
+    a2 = {"inputs": {"q": "a"}, "expectations": {"answer": "AA"}}
+    ds.merge_records([a1, {"inputs": {"q": "b"}}])
+    ds.merge_records([a2, {"inputs": {"q": "c"}}])
     ds.delete_records([next(r.dataset_record_id for r in ds.records if r.inputs == {"q": "b"})])
     ds.restore(1)
     return db_url
@@ -32,7 +34,7 @@ def test_diff_shows_added_removed_and_changed_paths(golden: str, capsys) -> None
     out = capsys.readouterr().out
     assert "1 added, 1 removed, 1 changed" in out
     assert 'expectations.answer: "A" -> "AA"' in out
-    assert '+ dr-' in out and '- dr-' in out
+    assert "+ dr-" in out and "- dr-" in out
 
 
 def test_diff_of_unknown_version_is_a_one_line_error(golden: str, capsys) -> None:
@@ -47,7 +49,9 @@ def test_verify_checks_the_chain_and_the_projections(golden: str, capsys) -> Non
     assert "hash chain intact" in out and "projections equal a fresh replay" in out
     engine = sa.create_engine(api.tracking.normalize_url(golden))
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE dataset_records SET source_type = 'CODE' WHERE valid_to IS NULL"))
+        conn.execute(
+            sa.text("UPDATE dataset_records SET source_type = 'CODE' WHERE valid_to IS NULL")
+        )
     engine.dispose()
     assert main(["--uri", golden, "verify"]) == 1
     assert "dataset_records" in capsys.readouterr().err
