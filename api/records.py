@@ -230,7 +230,38 @@ def normalize_records(records: Any) -> list[RecordInput]:
     """Validate a whole batch (list of dicts or DataFrame); raise on the first bad record."""
     with gc_paused():
         rows = _dataframe_rows(records) if _is_dataframe(records) else _list_rows(records)
-        return [_normalize_one(i, rec) for i, rec in enumerate(rows)]
+        normalized = [_normalize_one(i, rec) for i, rec in enumerate(rows)]
+        _check_encodable(normalized)
+        return normalized
+
+
+def _parts(rec: RecordInput) -> dict[str, Any]:
+    return {
+        "inputs": rec.inputs,
+        "outputs": None if rec.outputs is MISSING else rec.outputs,
+        "expectations": rec.expectations,
+        "tags": rec.tags,
+        "source": None if rec.source is None else rec.source.source_data,
+    }
+
+
+def _check_encodable(records: list[RecordInput]) -> None:
+    """Strings must be valid Unicode text (a lone surrogate cannot be stored as UTF-8).
+
+    One encode of the whole batch; only when it fails is each record encoded to find it.
+    """
+    try:
+        orjson.dumps([_parts(r) for r in records])
+    except orjson.JSONEncodeError:
+        for i, rec in enumerate(records):
+            for name, value in _parts(rec).items():
+                try:
+                    orjson.dumps(value)
+                except orjson.JSONEncodeError as exc:
+                    raise InvalidParameter(
+                        f"record {i}: field '{name}': not valid Unicode text ({exc})"
+                    ) from None
+        raise
 
 
 def _list_rows(records: Any) -> Sequence[Any]:

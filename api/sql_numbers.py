@@ -24,8 +24,8 @@ class _LooksNumeric(sa.ColumnElement[bool]):
 
 @compiles(_LooksNumeric)
 def _looks_numeric_sqlite(element: _LooksNumeric, compiler: SQLCompiler, **kw: Any) -> str:
-    col = compiler.process(element.column, **kw)
-    return f"(trim({col}) GLOB '*[0-9]*' AND trim({col}) NOT GLOB '*[^0-9.eE+-]*')"
+    # a function the engine registers on every SQLite connection (ledger.engine)
+    return f"(evalledger_is_number({compiler.process(element.column, **kw)}) = 1)"
 
 
 @compiles(_LooksNumeric, "postgresql")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from typing import Any
@@ -61,6 +62,14 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(parsed, **kwargs)
 
 
+_NUMBER = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+
+
+def _is_number(text: object) -> int:
+    """SQL function for SQLite (which has no regular expressions): is this text a number?"""
+    return int(isinstance(text, str) and _NUMBER.fullmatch(text) is not None)
+
+
 def _enable_wal(cursor: Any) -> None:
     """Switch a database file to WAL (persistent). The switch needs a moment with no other
     connection in a transaction, and SQLite reports "locked" at once instead of waiting."""
@@ -91,6 +100,7 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
             _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.create_function("evalledger_is_number", 1, _is_number, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")
