@@ -9,7 +9,13 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from api.filters import compare
 from projections.schema import dataset_records, dataset_versions, datasets
+
+
+def exact_equals(column: sa.ColumnElement[str], value: str) -> sa.ColumnElement[bool]:
+    """column = value, byte for byte on every backend (no case folding, no space padding)."""
+    return compare(column, "=", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ def current(
     if dataset_id is not None:
         query = query.where(datasets.c.dataset_id == dataset_id)
     else:
-        query = query.where(datasets.c.name == name)
+        query = query.where(exact_equals(datasets.c.name, name or ""))
     if not include_deleted:
         query = query.where(datasets.c.deleted.is_(False))
     row = conn.execute(query.limit(1)).first()

@@ -64,7 +64,9 @@ def _resolve(cmp: Comparison) -> sa.ColumnElement[bool]:
         raise InvalidParameter(f"filter: unknown attribute {key!r}; use one of {allowed}")
     if cmp.field.kind != "tag":
         raise InvalidParameter(f"filter: datasets have no {cmp.field.kind} fields (use tags.<key>)")
-    has_tag = sa.and_(dataset_tags.c.dataset_id == datasets.c.dataset_id, dataset_tags.c.key == key)
+    has_tag = sa.and_(
+        dataset_tags.c.dataset_id == datasets.c.dataset_id, compare(dataset_tags.c.key, "=", key)
+    )
     if cmp.op == "IS NULL":
         return ~sa.exists().where(has_tag)
     if cmp.op == "IS NOT NULL":

@@ -12,6 +12,7 @@ from ledger import NO_STREAM, EventStore, NewEvent, ResourceAlreadyExists, Resou
 from projections import event_types as et
 from projections.schema import experiments
 
+from .filters import compare
 from .tracking import store_for
 from .unit_of_work import commit
 from .validation import check_name, check_tags
@@ -87,7 +88,9 @@ def get_experiment(experiment_id: str) -> Experiment:
 
 def get_experiment_by_name(name: str) -> Experiment | None:
     with store_for().engine.connect() as conn:
-        row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+        row = conn.execute(
+            sa.select(experiments).where(compare(experiments.c.name, "=", name))
+        ).first()
     return None if row is None else _from_row(row)
 
 

@@ -8,13 +8,14 @@ from ledger import ANY, EventStore, InvalidParameter, NewEvent, ResourceNotFound
 from projections import event_types as et
 from projections.schema import dataset_label_moves, dataset_versions
 
+from .filters import compare
 from .unit_of_work import commit
 
 MAX_LABEL = 250
 
 
 def check_label(label: object) -> str:
-    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL:
+    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL or "\x00" in label:
         raise InvalidParameter(
             f"label must be a non-empty string of at most {MAX_LABEL} characters"
         )
@@ -56,7 +57,10 @@ def labels_at(conn: sa.Connection, dataset_id: str, at_ms: int | None = None) ->
 def label_target(conn: sa.Connection, dataset_id: str, label: str) -> int:
     row = conn.execute(
         sa.select(dataset_label_moves.c.version)
-        .where(dataset_label_moves.c.dataset_id == dataset_id, dataset_label_moves.c.label == label)
+        .where(
+            dataset_label_moves.c.dataset_id == dataset_id,
+            compare(dataset_label_moves.c.label, "=", label),
+        )
         .order_by(dataset_label_moves.c.position.desc())
         .limit(1)
     ).first()

@@ -31,7 +31,7 @@ def _dataset_id_for_name(conn: sa.Connection, name: str) -> str:
     """The live dataset of that name, else the most recently created deleted one."""
     row = conn.execute(
         sa.select(datasets.c.dataset_id)
-        .where(datasets.c.name == name)
+        .where(reads.exact_equals(datasets.c.name, name))
         .order_by(datasets.c.deleted, datasets.c.created_time.desc())
         .limit(1)
     ).first()

@@ -15,7 +15,13 @@ def check_name(name: Any, what: str = "name") -> str:
         raise InvalidParameter(f"{what} must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME:
         raise InvalidParameter(f"{what} is {len(name)} characters long; the limit is {MAX_NAME}")
+    _no_nul(name, what)
     return name
+
+
+def _no_nul(text: str, what: str) -> None:
+    if "\x00" in text:
+        raise InvalidParameter(f"{what}: text cannot contain the NUL character (\\x00)")
 
 
 def check_tags(tags: Any, what: str = "tags") -> dict[str, str]:
@@ -29,7 +35,9 @@ def check_tags(tags: Any, what: str = "tags") -> dict[str, str]:
         check_tag_key(key, what)
         if value is None:
             raise InvalidParameter(f"{what}[{key!r}]: a tag value cannot be None")
-        checked[key] = value if isinstance(value, str) else str(value)
+        text = value if isinstance(value, str) else str(value)
+        _no_nul(text, f"{what}[{key!r}]")
+        checked[key] = text
     return checked
 
 
@@ -38,6 +46,9 @@ def check_tag_key(key: Any, what: str = "tags") -> str:
         raise InvalidParameter(f"{what}: tag key {key!r} must be a non-empty string")
     if len(key) > MAX_TAG_KEY:
         raise InvalidParameter(f"{what}: tag key {key[:40]!r}... is longer than {MAX_TAG_KEY}")
+    if key != key.rstrip():
+        raise InvalidParameter(f"{what}: tag key {key!r} cannot end with white space")
+    _no_nul(key, f"{what}: tag key")
     return key
 
 

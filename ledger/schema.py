@@ -10,6 +10,18 @@ metadata = sa.MetaData()
 #: JSON kept as the exact canonical text that was hashed (LONGTEXT on MySQL/MariaDB).
 JsonText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
+
+#: Names, keys and labels: compared case-sensitively on every backend (the default
+#: MySQL/MariaDB collations ignore case; utf8mb4_bin does not).
+def exact_string(length: int) -> sa.types.TypeEngine[str]:
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+#: Free text compared exactly on every backend.
+ExactText = sa.Text().with_variant(mysql.TEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
+
 GENESIS_HASH = "0" * 64
 
 events = sa.Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ledger.schema import JsonText
+from ledger.schema import ExactText, JsonText, exact_string
 
 metadata = sa.MetaData()
 
@@ -18,11 +18,11 @@ experiments = sa.Table(
     "experiments",
     metadata,
     sa.Column("experiment_id", sa.String(32), primary_key=True),
-    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name", exact_string(500), nullable=False),
     sa.Column("tags", JsonText, nullable=False),
     sa.Column("creation_time", Millis, nullable=False),
     sa.Column("last_update_time", Millis, nullable=False),
-    sa.UniqueConstraint("name", name="uq_experiments_name"),
+    sa.Index("ix_experiments_name", "name"),
 )
 
 #: The current state of every dataset (deleted ones keep their row with deleted = true).
@@ -30,7 +30,7 @@ datasets = sa.Table(
     "datasets",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name", exact_string(500), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("digest_sum", sa.String(64), nullable=False),
@@ -53,8 +53,8 @@ dataset_tags = sa.Table(
     "dataset_tags",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("key", exact_string(250), primary_key=True),
+    sa.Column("value", ExactText, nullable=False),
     sa.Index("ix_dataset_tags_key", "key", "dataset_id"),
 )
 
@@ -104,7 +104,7 @@ dataset_versions = sa.Table(
     sa.Column("records_deleted", sa.Integer, nullable=False),
     sa.Column("num_records", sa.Integer, nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("name", exact_string(500), nullable=False),
     sa.Column("tags", JsonText, nullable=False),
     sa.Column("experiment_ids", JsonText, nullable=False),
     sa.Column("source_counts", JsonText, nullable=False),
@@ -119,7 +119,7 @@ dataset_label_moves = sa.Table(
     "dataset_label_moves",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("label", sa.String(250), primary_key=True),
+    sa.Column("label", exact_string(250), primary_key=True),
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("timestamp", Millis, nullable=False),

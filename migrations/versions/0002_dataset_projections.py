@@ -13,6 +13,15 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+_EXACT_TEXT = sa.Text().with_variant(mysql.TEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+def _exact(length: int) -> sa.types.TypeEngine:
+    """VARCHAR compared case-sensitively on MySQL/MariaDB too."""
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
 
 def upgrade() -> None:
     op.create_table(
@@ -61,8 +70,8 @@ def upgrade() -> None:
     op.create_table(
         "dataset_tags",
         sa.Column("dataset_id", sa.String(length=64), nullable=False),
-        sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("key", _exact(250), nullable=False),
+        sa.Column("value", _EXACT_TEXT, nullable=False),
         sa.PrimaryKeyConstraint("dataset_id", "key"),
     )
     with op.batch_alter_table("dataset_tags", schema=None) as batch_op:
@@ -81,7 +90,7 @@ def upgrade() -> None:
         sa.Column("records_deleted", sa.Integer(), nullable=False),
         sa.Column("num_records", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("name", _exact(500), nullable=False),
         sa.Column(
             "tags",
             sa.Text()
@@ -119,7 +128,7 @@ def upgrade() -> None:
     op.create_table(
         "datasets",
         sa.Column("dataset_id", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("name", _exact(500), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("digest_sum", sa.String(length=64), nullable=False),
@@ -165,7 +174,7 @@ def upgrade() -> None:
     op.create_table(
         "experiments",
         sa.Column("experiment_id", sa.String(length=32), nullable=False),
-        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("name", _exact(500), nullable=False),
         sa.Column(
             "tags",
             sa.Text()
@@ -176,8 +185,8 @@ def upgrade() -> None:
         sa.Column("creation_time", sa.BigInteger(), nullable=False),
         sa.Column("last_update_time", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("experiment_id"),
-        sa.UniqueConstraint("name", name="uq_experiments_name"),
     )
+    op.create_index("ix_experiments_name", "experiments", ["name"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,248 @@
+"""Properties of datasets on every backend (DESIGN.md invariants 1, 2 and 5): the digest
+depends on content only, merging a batch again changes nothing, and the projections always
+equal a fresh replay of the ledger's events."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import api
+from api import create_dataset, delete_dataset_tag, get_dataset, search_experiments
+from ledger import EventStore, create_engine, upgrade
+from projections import fold
+from projections.schema import PROJECTION_TABLES
+
+PROPERTY_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+_names = itertools.count()
+
+# ----------------------------------------------------------------------------- strategies
+
+text = st.text(st.characters(codec="utf-8"), max_size=6)
+json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | text
+)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
+json_dict = st.dictionaries(text, json_value, max_size=3)
+sources = st.builds(
+    lambda kind, sid: {
+        "source_type": kind,
+        "source_data": {} if sid is None else {"source_id": sid},
+    },
+    st.sampled_from(["HUMAN", "CODE", "DOCUMENT", "UNSPECIFIED", "human"]),
+    st.none() | st.text(st.characters(codec="ascii", categories=["L", "N"]), max_size=8),
+)
+
+
+@st.composite
+def records(draw: st.DrawFn, inputs: st.SearchStrategy[dict[str, Any]]) -> dict[str, Any]:
+    """A record dict; each optional field is either absent or drawn."""
+    record: dict[str, Any] = {"inputs": draw(inputs)}
+    for key, strategy in (
+        ("outputs", json_value),
+        ("expectations", json_dict),
+        ("tags", json_dict),
+        ("source", sources),
+    ):
+        if draw(st.booleans()):
+            record[key] = draw(strategy)
+    return record
+
+
+#: Few distinct inputs, so that records often match and merge.
+colliding_inputs = st.fixed_dictionaries({"q": st.integers(0, 4)}) | st.just({})
+colliding_records = records(colliding_inputs)
+any_records = records(json_dict)
+
+
+def inputs_key(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record["inputs"], option=orjson.OPT_SORT_KEYS)
+
+
+def distinct_inputs(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first record of each distinct inputs (so order cannot change the content)."""
+    return list({inputs_key(r): r for r in reversed(batch)}.values())[::-1]
+
+
+tag_keys = st.sampled_from(["env", "owner", "Stage", "n"])
+tag_values = st.text(st.characters(codec="ascii", categories=["L", "N", "P"]), max_size=5)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("merge"), st.lists(colliding_records, max_size=4)),
+        st.tuples(st.just("delete_records"), st.lists(st.integers(0, 9), max_size=3)),
+        st.tuples(st.just("set_tags"), st.dictionaries(tag_keys, tag_values, min_size=1)),
+        st.tuples(st.just("delete_tag"), st.integers(0, 9)),
+    ),
+    max_size=6,
+)
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def uri(db_url: str) -> str:
+    """Track into this test's database; first use creates the Default experiment."""
+    api.set_tracking_uri(db_url)
+    search_experiments()
+    return db_url
+
+
+def fresh_dataset(prefix: str) -> Any:
+    return create_dataset(f"{prefix}-{next(_names)}")
+
+
+def comparable_rows(dataset: Any) -> list[tuple[Any, ...]]:
+    """to_df() rows as tuples, a missing cell (None or NaN) as None."""
+    df = get_dataset(dataset_id=dataset.dataset_id).to_df()
+    return [
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in df.itertuples(index=False)
+    ]
+
+
+def content(dataset: Any) -> list[bytes]:
+    """The dataset's records as canonical JSON of their content, sorted (order-free)."""
+    return sorted(
+        orjson.dumps(
+            {
+                "inputs": r.inputs,
+                "outputs": r.outputs,
+                "expectations": r.expectations,
+                "tags": r.tags,
+                "source": r.source.to_dict(),
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        for r in get_dataset(dataset_id=dataset.dataset_id).records
+    )
+
+
+def table_rows(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the projection tables as Python values, sorted by primary key in Python
+    (a backend's collation would order text keys its own way)."""
+    found = {}
+    with engine.connect() as conn:
+        for table in PROJECTION_TABLES:
+            key = [i for i, c in enumerate(table.columns) if c.primary_key]
+            rows = [tuple(row) for row in conn.execute(sa.select(table))]
+            found[table.name] = sorted(rows, key=lambda row: [row[i] for i in key])
+    return found
+
+
+def replayed_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The projection rows a fresh replay of every event at `url` gives."""
+    source = create_engine(url)
+    replay = create_engine("sqlite://")
+    try:
+        events = list(EventStore(source).iter_all())
+        upgrade(replay)
+        with replay.begin() as conn:
+            fold.apply(conn, events)
+        return table_rows(replay)
+    finally:
+        source.dispose()
+        replay.dispose()
+
+
+def run(dataset: Any, operation: tuple[str, Any]) -> bool:
+    """Apply one operation; False when it was skipped (deleting a tag when there is none)."""
+    kind, arg = operation
+    if kind == "merge":
+        dataset.merge_records(arg)
+    elif kind == "delete_records":
+        ids = [r.dataset_record_id for r in dataset.records]
+        chosen = [ids[i % len(ids)] for i in arg] if ids else []
+        dataset.delete_records([*chosen, "dr-" + "0" * 32])
+    elif kind == "set_tags":
+        api.set_dataset_tags(dataset.dataset_id, arg)
+    else:
+        keys = sorted(get_dataset(dataset_id=dataset.dataset_id).tags)
+        if not keys:
+            return False
+        delete_dataset_tag(dataset.dataset_id, keys[arg % len(keys)])
+    return True
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@PROPERTY_SETTINGS
+@given(
+    batch=st.lists(any_records, min_size=1, max_size=6).map(distinct_inputs),
+    order=st.randoms(use_true_random=False),
+    cuts=st.sets(st.integers(1, 5), max_size=3),
+)
+def test_digest_does_not_depend_on_record_order_or_batching(
+    uri: str, batch: list[dict[str, Any]], order: Any, cuts: set[int]
+) -> None:
+    together = fresh_dataset("together")
+    together.merge_records(batch)
+
+    shuffled = list(batch)
+    order.shuffle(shuffled)
+    bounds = [0, *sorted(c for c in cuts if c < len(shuffled)), len(shuffled)]
+    piecewise = fresh_dataset("piecewise")
+    for start, end in itertools.pairwise(bounds):
+        piecewise.merge_records(shuffled[start:end])
+
+    assert piecewise.digest == together.digest
+    assert content(piecewise) == content(together)
+
+
+@PROPERTY_SETTINGS
+@given(batch=st.lists(colliding_records, max_size=6))
+def test_merging_the_same_batch_again_adds_and_changes_nothing(
+    uri: str, engine: sa.Engine, batch: list[dict[str, Any]]
+) -> None:
+    dataset = fresh_dataset("twice")
+    dataset.merge_records(batch)
+    first_version, first_digest = dataset.version, dataset.digest
+    first_rows = comparable_rows(dataset)
+    first_updates = [r.last_update_time for r in dataset.records]
+
+    dataset.merge_records(batch)
+
+    assert dataset.version == first_version + 1
+    assert dataset.digest == first_digest
+    assert comparable_rows(dataset) == first_rows
+    assert [r.last_update_time for r in dataset.records] == first_updates
+    with engine.connect() as conn:
+        added, updated, deleted = conn.execute(
+            sa.text(
+                "SELECT records_added, records_updated, records_deleted FROM dataset_versions "
+                "WHERE dataset_id = :d AND version = :v"
+            ),
+            {"d": dataset.dataset_id, "v": dataset.version},
+        ).one()
+    assert (added, updated, deleted) == (0, 0, 0)
+
+
+@PROPERTY_SETTINGS
+@given(steps=operations)
+def test_projections_equal_a_fresh_replay_after_any_operations(
+    uri: str, engine: sa.Engine, steps: list[tuple[str, Any]]
+) -> None:
+    dataset = fresh_dataset("replay")
+    commits = sum(run(dataset, step) for step in steps)
+    assert get_dataset(dataset_id=dataset.dataset_id).version == commits
+    assert table_rows(engine) == replayed_rows(uri)
