@@ -21,6 +21,7 @@ from ledger import (
 )
 from ledger.memory import gc_paused
 from projections import event_types as et
+from projections.datasets_fold import CURRENT_ROWS_HINT
 from projections.schema import dataset_records
 
 from . import dataset_reads as reads
@@ -151,7 +152,7 @@ def merge(store: EventStore, dataset_id: str, incoming: list[RecordInput]) -> tu
     """Merge validated records; returns (added, updated)."""
     keys = [inputs_key(r.inputs) for r in incoming]
     with gc_paused(), live_dataset(store, dataset_id) as (tx, view):
-        existing = _existing_by_hash(tx.conn, dataset_id, list(dict.fromkeys(keys)))
+        existing = _existing_by_hash(tx, dataset_id, list(dict.fromkeys(keys)))
         added, updated = merge_batch(
             existing,
             incoming,
@@ -202,9 +203,13 @@ def _payload(state: RecordState, key: str) -> dict[str, Any]:
 
 
 def _existing_by_hash(
-    conn: sa.Connection, dataset_id: str, keys: list[str]
+    tx: WriteTransaction, dataset_id: str, keys: list[str]
 ) -> dict[str, RecordState]:
-    """The current records whose inputs hash is among `keys` (one query per 5,000 keys)."""
+    """The current records whose inputs hash is among `keys` (one query per 5,000 keys).
+
+    What it reads is left as a hint for the fold, which then need not read it again.
+    """
+    conn = tx.conn
     cols = (
         dataset_records.c.inputs_hash,
         dataset_records.c.record_id,
@@ -214,6 +219,8 @@ def _existing_by_hash(
         dataset_records.c.created_by,
         dataset_records.c.last_update_time,
         dataset_records.c.last_updated_by,
+        dataset_records.c.content_hash,
+        dataset_records.c.source_type,
     )
     rows = []
     for start in range(0, len(keys), _LOOKUP_CHUNK):
@@ -230,6 +237,9 @@ def _existing_by_hash(
     if not rows:
         return {}
     bodies = orjson.loads("[" + ",".join([r.body for r in rows]) + "]")
+    tx.hints[CURRENT_ROWS_HINT] = {
+        (dataset_id, r.record_id): (r.content_hash, r.source_type) for r in rows
+    }
     existing = {}
     for row, body in zip(rows, bodies, strict=True):
         existing[row.inputs_hash] = RecordState(

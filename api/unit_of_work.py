@@ -17,4 +17,4 @@ def commit(store: EventStore) -> Iterator[WriteTransaction]:
     """
     with store.transaction() as tx:
         yield tx
-        fold.apply(tx.conn, tx.appended)
+        fold.apply(tx.conn, tx.appended, hints=tx.hints)

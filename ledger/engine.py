@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -83,6 +84,19 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
+def sqlite_synchronous() -> str:
+    """FULL (default): every commit is on disk before it returns, even across a power loss.
+    EVALLEDGER_SQLITE_SYNCHRONOUS=NORMAL trades that for speed: in WAL mode a commit then
+    survives a crash of the process but may be lost with the last moments before a power
+    loss or OS crash (never corrupting the database)."""
+    value = os.environ.get("EVALLEDGER_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
+    if value not in ("FULL", "NORMAL", "EXTRA"):
+        raise InvalidParameter(
+            f"EVALLEDGER_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, not {value!r}"
+        )
+    return value
+
+
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
     memory = is_memory_sqlite(url)
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
@@ -98,7 +112,7 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         if not memory:
             _enable_wal(cursor)
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
         cursor.execute("PRAGMA foreign_keys=ON")
         dbapi_connection.create_function("evalledger_is_number", 1, _is_number, deterministic=True)
         cursor.close()

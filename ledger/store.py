@@ -102,6 +102,9 @@ class WriteTransaction:
         self.conn = conn
         self.head = head
         self.appended: list[StoredEvent] = []
+        #: Facts a command already read in this transaction that the projections may reuse
+        #: instead of reading them again (see api.unit_of_work).
+        self.hints: dict[str, Any] = {}
         self._registry = registry
         self._versions: dict[str, int | None] = {}
         self._recorded_at = max(now_ms(), head.recorded_at)

@@ -28,12 +28,18 @@ _CHUNK = 5000
 Counts = dict[str, int]
 RowKey = tuple[str, str]
 
+#: Hint name: {(dataset_id, record_id): (content_hash, source_type)} of current rows.
+CURRENT_ROWS_HINT = "current_record_rows"
+
 
 class DatasetProjector:
     """Applies dataset commits to the dataset tables through a write buffer."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(
+        self, conn: sa.Connection, known_rows: dict[RowKey, tuple[str, str]] | None = None
+    ) -> None:
         self.conn = conn
+        self._known = known_rows or {}
         self._states: dict[str, DatasetState] = {}
         self._created: set[str] = set()
         self._touched: set[str] = set()
@@ -126,7 +132,11 @@ class DatasetProjector:
             row = self._open.get(key)
             if row is not None:
                 found[record_id] = (row["content_hash"], row["source_type"])
-            elif key not in self._closed:
+            elif key in self._closed:
+                continue
+            elif key in self._known:
+                found[record_id] = self._known[key]
+            else:
                 missing.append(record_id)
         cols = (
             dataset_records.c.record_id,

@@ -14,7 +14,7 @@ from ledger.encoding import canonical_text
 from ledger.memory import gc_paused
 
 from . import event_types
-from .datasets_fold import DatasetProjector
+from .datasets_fold import CURRENT_ROWS_HINT, DatasetProjector
 from .schema import dataset_label_moves, experiments
 from .traces_fold import TraceProjector
 
@@ -37,9 +37,9 @@ def _group_key(event: StoredEvent) -> Any:
 class Projector:
     """Every projection's share of the fold, behind one buffer."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, hints: dict[str, Any] | None = None) -> None:
         self.conn = conn
-        self.datasets = DatasetProjector(conn)
+        self.datasets = DatasetProjector(conn, (hints or {}).get(CURRENT_ROWS_HINT))
         self.traces = TraceProjector(conn)
         self._experiments: list[dict[str, Any]] = []
         self._labels: list[dict[str, Any]] = []
@@ -92,9 +92,15 @@ class Projector:
         self.traces.flush()
 
 
-def apply(conn: sa.Connection, events: Iterable[StoredEvent]) -> None:
-    """Apply whole commits, in position order, to every projection (one flush at the end)."""
-    replay(conn, events, flush_rows=None)
+def apply(
+    conn: sa.Connection, events: Iterable[StoredEvent], hints: dict[str, Any] | None = None
+) -> None:
+    """Apply whole commits, in position order, to every projection (one flush at the end).
+
+    `hints` are facts the writer read in the same transaction (CURRENT_ROWS_HINT: the
+    current record rows it looked up), so the fold need not read them again.
+    """
+    replay(conn, events, flush_rows=None, hints=hints)
 
 
 def replay(
@@ -103,10 +109,11 @@ def replay(
     *,
     flush_rows: int | None = FLUSH_ROWS,
     progress: Callable[[int], None] | None = None,
+    hints: dict[str, Any] | None = None,
 ) -> int:
     """Apply a stream of events, flushing whenever `flush_rows` rows wait; returns the count."""
     with gc_paused():
-        return _replay(conn, events, flush_rows, progress)
+        return _replay(conn, events, flush_rows, progress, hints)
 
 
 def _replay(
@@ -114,8 +121,9 @@ def _replay(
     events: Iterable[StoredEvent],
     flush_rows: int | None,
     progress: Callable[[int], None] | None,
+    hints: dict[str, Any] | None = None,
 ) -> int:
-    projector = Projector(conn)
+    projector = Projector(conn, hints)
     count = 0
     for group in commit_groups(events):
         projector.apply_group(group)
