@@ -68,6 +68,25 @@ class DatasetRecord:
         }
 
 
+def _objects(values: list[Any]) -> pd.Series:
+    """A column that keeps Python values as they are (None stays None, dicts stay dicts)."""
+    return pd.Series(values, dtype=object)
+
+
+def _sources(bodies: list[dict[str, Any]]) -> list[DatasetRecordSource]:
+    """One DatasetRecordSource per distinct source (most records share a few)."""
+    cache: dict[Any, DatasetRecordSource] = {}
+    column = []
+    for body in bodies:
+        src = body["source"]
+        key = src["source_type"] if not src.get("source_data") else orjson.dumps(src)
+        source = cache.get(key)
+        if source is None:
+            source = cache[key] = DatasetRecordSource.from_dict(src)
+        column.append(source)
+    return column
+
+
 def record_from_row(dataset_id: str, row: Any, body: dict[str, Any]) -> DatasetRecord:
     """A DatasetRecord from a record-versions row and its decoded body."""
     return DatasetRecord(
@@ -214,28 +233,21 @@ class EvaluationDataset:
 
     def _frame(self) -> pd.DataFrame:
         with self._store.engine.connect() as conn:
-            rows = reads.record_rows(conn, self.dataset_id, self._record_version())
+            rows = reads.record_rows(
+                conn, self.dataset_id, self._record_version(), reads.FRAME_COLUMNS
+            )
         bodies = reads.decode_bodies(rows)
-        sources = {}
-        source_column = []
-        for body in bodies:
-            src = body["source"]
-            key = orjson.dumps(src)
-            cached = sources.get(key)
-            if cached is None:
-                cached = sources[key] = DatasetRecordSource.from_dict(src)
-            source_column.append(cached)
         return pd.DataFrame(
             {
-                "inputs": [b["inputs"] for b in bodies],
-                "outputs": [b["outputs"] for b in bodies],
-                "expectations": [b["expectations"] for b in bodies],
-                "tags": [b["tags"] for b in bodies],
-                "source_type": [r.source_type for r in rows],
-                "source_id": [r.source_id for r in rows],
-                "source": source_column,
-                "created_time": [r.created_time for r in rows],
-                "dataset_record_id": [r.record_id for r in rows],
+                "inputs": _objects([b["inputs"] for b in bodies]),
+                "outputs": _objects([b["outputs"] for b in bodies]),
+                "expectations": _objects([b["expectations"] for b in bodies]),
+                "tags": _objects([b["tags"] for b in bodies]),
+                "source_type": _objects([r.source_type for r in rows]),
+                "source_id": _objects([r.source_id for r in rows]),
+                "source": _objects(_sources(bodies)),
+                "created_time": pd.Series([r.created_time for r in rows], dtype="int64"),
+                "dataset_record_id": _objects([r.record_id for r in rows]),
             },
             columns=DF_COLUMNS,
         )
