@@ -32,7 +32,7 @@ DF_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class DatasetRecord:
     """One record of a dataset, as MLflow's DatasetRecord."""
 
@@ -76,19 +76,24 @@ def _objects(values: list[Any]) -> pd.Series:
 def _sources(bodies: list[dict[str, Any]]) -> list[DatasetRecordSource]:
     """One DatasetRecordSource per distinct source (most records share a few)."""
     cache: dict[Any, DatasetRecordSource] = {}
-    column = []
-    for body in bodies:
-        src = body["source"]
-        key = src["source_type"] if not src.get("source_data") else orjson.dumps(src)
-        source = cache.get(key)
-        if source is None:
-            source = cache[key] = DatasetRecordSource.from_dict(src)
-        column.append(source)
-    return column
+    return [_source(body["source"], cache) for body in bodies]
 
 
-def record_from_row(dataset_id: str, row: Any, body: dict[str, Any]) -> DatasetRecord:
-    """A DatasetRecord from a record-versions row and its decoded body."""
+def _source(src: dict[str, Any], cache: dict[Any, DatasetRecordSource]) -> DatasetRecordSource:
+    key = src["source_type"] if not src.get("source_data") else orjson.dumps(src)
+    source = cache.get(key)
+    if source is None:
+        source = cache[key] = DatasetRecordSource.from_dict(src)
+    return source
+
+
+def record_from_row(
+    dataset_id: str, row: Any, body: dict[str, Any], sources: dict[Any, Any] | None = None
+) -> DatasetRecord:
+    """A DatasetRecord from a record-versions row and its decoded body (`sources` caches
+    the parsed sources across calls)."""
+    src = body["source"]
+    source = DatasetRecordSource.from_dict(src) if sources is None else _source(src, sources)
     return DatasetRecord(
         dataset_record_id=row.record_id,
         dataset_id=dataset_id,
@@ -96,7 +101,7 @@ def record_from_row(dataset_id: str, row: Any, body: dict[str, Any]) -> DatasetR
         outputs=body["outputs"],
         expectations=body["expectations"],
         tags=body["tags"],
-        source=DatasetRecordSource.from_dict(body["source"]),
+        source=source,
         source_id=row.source_id,
         source_type=row.source_type,
         created_time=row.created_time,
@@ -221,8 +226,9 @@ class EvaluationDataset:
     def _decode_records(self) -> list[DatasetRecord]:
         with self._store.engine.connect() as conn:
             rows = reads.record_rows(conn, self.dataset_id, self._record_version())
+        sources: dict[Any, Any] = {}
         return [
-            record_from_row(self.dataset_id, row, body)
+            record_from_row(self.dataset_id, row, body, sources)
             for row, body in zip(rows, reads.decode_bodies(rows), strict=True)
         ]
 

@@ -143,6 +143,10 @@ def content(record: DatasetRecord) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON: 1 and 1.0 differ, as do True and 1."""
+    kind = type(a)
+    if kind is type(b) and kind in (str, int, float, bool, type(None)):
+        return a == b
     return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
         b, option=orjson.OPT_SORT_KEYS
     )
@@ -150,15 +154,15 @@ def _same(a: Any, b: Any) -> bool:
 
 def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
     """The dotted JSON paths where two values differ (dicts are descended into)."""
-    if isinstance(before, dict) and isinstance(after, dict):
+    if type(before) is dict and type(after) is dict:
         paths = []
-        for key in sorted(set(before) | set(after), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
+        for key in before.keys() | after.keys():
+            path = f"{prefix}.{key}" if prefix else key
             if key not in before or key not in after:
                 paths.append(path)
-            else:
+            elif not _same(before[key], after[key]):
                 paths.extend(changed_paths(before[key], after[key], path))
-        return paths
+        return sorted(paths)
     return [] if _same(before, after) else [prefix]
 
 
@@ -201,7 +205,12 @@ def _diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
     if a == b:
         return result
     query = (
-        sa.select(*reads.RECORD_COLUMNS, dataset_records.c.valid_from, dataset_records.c.valid_to)
+        sa.select(
+            *reads.RECORD_COLUMNS,
+            dataset_records.c.valid_from,
+            dataset_records.c.valid_to,
+            dataset_records.c.content_hash,
+        )
         .where(
             dataset_records.c.dataset_id == dataset_id,
             sa.or_(
@@ -212,26 +221,37 @@ def _diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
         .order_by(dataset_records.c.seq, dataset_records.c.valid_from)
     )
     rows = conn.execute(query).all()
-    at_a: dict[str, DatasetRecord] = {}
-    at_b: dict[str, DatasetRecord] = {}
-    order: dict[str, int] = {}
-    for row, body in zip(rows, reads.decode_bodies(rows), strict=True):
-        order.setdefault(row.record_id, len(order))
+    # Only the rows valid at a or at b matter (not the versions in between).
+    at_a: dict[str, Any] = {}
+    at_b: dict[str, Any] = {}
+    for row in rows:
         if row.valid_from <= a and (row.valid_to is None or row.valid_to > a):
-            at_a[row.record_id] = record_from_row(dataset_id, row, body)
+            at_a[row.record_id] = row
         if row.valid_from <= b and (row.valid_to is None or row.valid_to > b):
-            at_b[row.record_id] = record_from_row(dataset_id, row, body)
-    for record_id in order:
+            at_b[row.record_id] = row
+    wanted = list({id(r): r for r in [*at_a.values(), *at_b.values()]}.values())
+    bodies = dict(zip(map(id, wanted), reads.decode_bodies(wanted), strict=True))
+    sources: dict[Any, Any] = {}
+
+    def record(row: Any) -> DatasetRecord:
+        return record_from_row(dataset_id, row, bodies[id(row)], sources)
+
+    for record_id in dict.fromkeys(r.record_id for r in rows):
         before, after = at_a.get(record_id), at_b.get(record_id)
         if before is None and after is not None:
-            result.added.append(after)
+            result.added.append(record(after))
         elif after is None and before is not None:
-            result.removed.append(before)
-        elif before is not None and after is not None:
-            paths = changed_paths(content(before), content(after))
+            result.removed.append(record(before))
+        elif before is not None and after is not None and before.content_hash != after.content_hash:
+            old, new = bodies[id(before)], bodies[id(after)]
+            # inputs and the first source never change for a record id
+            paths = changed_paths({k: old[k] for k in _MUTABLE}, {k: new[k] for k in _MUTABLE})
             if paths:
-                result.changed.append(RecordChange(record_id, before, after, paths))
+                result.changed.append(RecordChange(record_id, record(before), record(after), paths))
     return result
+
+
+_MUTABLE = ("outputs", "expectations", "tags")
 
 
 # -- one record's lineage, provenance ---------------------------------------------------
