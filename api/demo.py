@@ -177,6 +177,37 @@ def step_preview(state: DemoState) -> None:
         _say("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+def step_history(state: DemoState) -> None:
+    _heading("7. history: every version, what changed, a label, a snapshot")
+    ds = state.ds
+    for row in ds.history().itertuples(index=False):
+        _say(
+            f"v{row.version}: {row.operation:<10} +{row.records_added} ~{row.records_updated} "
+            f"-{row.records_deleted} -> {row.num_records} records by {row.user}"
+        )
+    first_merge = next(
+        v
+        for v, op in zip(ds.history()["version"], ds.history()["operation"], strict=True)
+        if op == "MERGE"
+    )
+    change = ds.diff(first_merge)
+    _say(
+        f"diff v{first_merge} -> v{ds.version}: {len(change.added)} added, "
+        f"{len(change.removed)} removed, {len(change.changed)} changed"
+    )
+    for c in change.changed:
+        _say(f"  {c.record_id}: {', '.join(c.fields)}")
+    ds.label_version("demo-latest")
+    snapshot = get_dataset(name=ds.name, version="demo-latest")
+    _say(f"label demo-latest -> v{snapshot.version} (read-only snapshot: {snapshot.is_snapshot})")
+
+
+def step_traces(state: DemoState) -> None:
+    from .demo_traces import run_trace_demo
+
+    run_trace_demo()
+
+
 def step_done(state: DemoState) -> None:
     ds = state.ds
     _say()
@@ -195,6 +226,8 @@ STEPS: list[Step] = [
     step_merge_dataframe,
     step_update_by_name,
     step_preview,
+    step_history,
+    step_traces,
     step_done,
 ]
 

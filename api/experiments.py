@@ -36,7 +36,7 @@ def _from_row(row: sa.Row) -> Experiment:
     )
 
 
-def _append_created(tx, experiment_id: str, name: str, tags: dict[str, str]) -> None:
+def append_created(tx, experiment_id: str, name: str, tags: dict[str, str]) -> None:
     tx.append(
         et.experiment_stream_id(experiment_id),
         [
@@ -60,7 +60,7 @@ def ensure_default(store: EventStore) -> None:
             return
     with commit(store) as tx:
         if tx.stream_version(et.experiment_stream_id(DEFAULT_EXPERIMENT_ID)) is None:
-            _append_created(tx, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, {})
+            append_created(tx, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, {})
 
 
 def create_experiment(name: str, tags: dict | None = None) -> str:
@@ -72,7 +72,7 @@ def create_experiment(name: str, tags: dict | None = None) -> str:
         if any(r.name == name for r in rows):
             raise ResourceAlreadyExists(f"an experiment named {name!r} already exists")
         experiment_id = str(max((int(r.experiment_id) for r in rows), default=0) + 1)
-        _append_created(tx, experiment_id, name, checked_tags)
+        append_created(tx, experiment_id, name, checked_tags)
     return experiment_id
 
 

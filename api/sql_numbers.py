@@ -39,6 +39,33 @@ def _looks_numeric_mysql(element: _LooksNumeric, compiler: SQLCompiler, **kw: An
     return f"({compiler.process(element.column, **kw)} REGEXP '{_MYSQL_NUMBER}')"
 
 
+class _ToDouble(sa.ColumnElement[float]):
+    """CAST(text AS a double-precision float), spelled as each backend wants it
+    (SQLAlchemy drops a CAST to FLOAT or DOUBLE on MySQL/MariaDB altogether)."""
+
+    inherit_cache = True
+    type = sa.Float()
+
+    def __init__(self, column: sa.ColumnElement[Any]) -> None:
+        self.column = column
+
+
+@compiles(_ToDouble)
+def _to_double(element: _ToDouble, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.column, **kw)} AS DOUBLE PRECISION)"
+
+
+@compiles(_ToDouble, "sqlite")
+def _to_double_sqlite(element: _ToDouble, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.column, **kw)} AS REAL)"
+
+
+@compiles(_ToDouble, "mysql")
+@compiles(_ToDouble, "mariadb")
+def _to_double_mysql(element: _ToDouble, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.column, **kw)} AS DOUBLE)"
+
+
 def as_number(column: sa.ColumnElement[Any]) -> sa.ColumnElement[float]:
-    """The column's value as a float, NULL where it is not a number."""
-    return sa.case((_LooksNumeric(column), sa.cast(column, sa.Float)), else_=sa.null())
+    """The column's value as a double, NULL where it is not a number."""
+    return sa.case((_LooksNumeric(column), _ToDouble(column)), else_=sa.null())

@@ -6,13 +6,14 @@ import argparse
 import platform
 import sys
 
-from . import dataset_bench, history_bench, ledger_bench
+from . import dataset_bench, history_bench, ledger_bench, trace_bench
 from .harness import Report
 
 SUITES = {
     "ledger": ledger_bench.run,
     "datasets": dataset_bench.run,
     "history": history_bench.run,
+    "traces": trace_bench.run,
 }
 
 

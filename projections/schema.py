@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from ledger.schema import ExactText, JsonText, exact_string
 
@@ -12,7 +13,9 @@ Id = sa.String(64)
 Millis = sa.BigInteger
 User = sa.String(255)
 #: Trace ids are stream ids (events.stream_id is 191 characters).
-TraceId = sa.String(191)
+TraceId = exact_string(191)
+#: Trace tag and metadata values: exact, and longer than TEXT allows on MySQL/MariaDB.
+ExactLongText = sa.Text().with_variant(mysql.LONGTEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
 
 experiments = sa.Table(
     "experiments",
@@ -133,8 +136,8 @@ traces = sa.Table(
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
     sa.Column("experiment_id", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(500), nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("name", exact_string(500), nullable=False),
+    sa.Column("status", exact_string(32), nullable=False),
     sa.Column("timestamp_ms", Millis, nullable=False),
     sa.Column("execution_time_ms", Millis, nullable=True),
     sa.Column("position", sa.BigInteger, nullable=False),
@@ -149,16 +152,16 @@ trace_tags = sa.Table(
     "trace_tags",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
-    sa.Column("value", JsonText, nullable=False),
+    sa.Column("key", exact_string(250), primary_key=True),
+    sa.Column("value", ExactLongText, nullable=False),
 )
 
 trace_metadata = sa.Table(
     "trace_metadata",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
-    sa.Column("value", JsonText, nullable=False),
+    sa.Column("key", exact_string(250), primary_key=True),
+    sa.Column("value", ExactLongText, nullable=False),
 )
 
 #: Expectations and feedback on traces, in the order they were logged (position, ordinal).
@@ -168,10 +171,10 @@ assessments = sa.Table(
     "assessments",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("assessment_id", sa.String(191), primary_key=True),
+    sa.Column("assessment_id", exact_string(191), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("ordinal", sa.Integer, nullable=False),
-    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("name", exact_string(250), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("valid", sa.Boolean, nullable=False),
     sa.Column("create_time", Millis, nullable=False),

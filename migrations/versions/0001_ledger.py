@@ -14,6 +14,15 @@ branch_labels = None
 depends_on = None
 
 _JSON_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+def _exact(length: int) -> sa.types.TypeEngine:
+    """VARCHAR compared case-sensitively on MySQL/MariaDB too (utf8mb4_bin)."""
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
 _MESSAGE = "events is append-only: UPDATE and DELETE are not allowed"
 
 _TRIGGERS = {
@@ -44,9 +53,9 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("event_id", _exact(36), nullable=False),
         sa.Column("stream_type", sa.String(64), nullable=False),
-        sa.Column("stream_id", sa.String(191), nullable=False),
+        sa.Column("stream_id", _exact(191), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("event_type", sa.String(128), nullable=False),
         sa.Column("schema_version", sa.Integer, nullable=False),
