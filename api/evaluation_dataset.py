@@ -18,6 +18,8 @@ from .records import DatasetRecordSource, compute_schema, normalize_records
 if TYPE_CHECKING:
     from .history import DatasetDiff
 
+_FRAME_CHUNK = 20_000
+
 #: to_df() columns, exactly MLflow's, in MLflow's order.
 DF_COLUMNS = [
     "inputs",
@@ -66,17 +68,6 @@ class DatasetRecord:
             "created_by": self.created_by,
             "last_updated_by": self.last_updated_by,
         }
-
-
-def _objects(values: list[Any]) -> pd.Series:
-    """A column that keeps Python values as they are (None stays None, dicts stay dicts)."""
-    return pd.Series(values, dtype=object)
-
-
-def _sources(bodies: list[dict[str, Any]]) -> list[DatasetRecordSource]:
-    """One DatasetRecordSource per distinct source (most records share a few)."""
-    cache: dict[Any, DatasetRecordSource] = {}
-    return [_source(body["source"], cache) for body in bodies]
 
 
 def _source(src: dict[str, Any], cache: dict[Any, DatasetRecordSource]) -> DatasetRecordSource:
@@ -238,22 +229,27 @@ class EvaluationDataset:
             return self._frame()
 
     def _frame(self) -> pd.DataFrame:
+        columns: dict[str, list[Any]] = {name: [] for name in DF_COLUMNS}
+        sources: dict[Any, DatasetRecordSource] = {}
+        query = reads.records_query(self.dataset_id, self._record_version(), reads.FRAME_COLUMNS)
         with self._store.engine.connect() as conn:
-            rows = reads.record_rows(
-                conn, self.dataset_id, self._record_version(), reads.FRAME_COLUMNS
-            )
-        bodies = reads.decode_bodies(rows)
+            result = conn.execution_options(yield_per=_FRAME_CHUNK).execute(query)
+            for rows in result.partitions():
+                # decoded chunk by chunk: the raw rows of a large dataset never all coexist
+                bodies = reads.decode_bodies(rows)
+                columns["inputs"] += [b["inputs"] for b in bodies]
+                columns["outputs"] += [b["outputs"] for b in bodies]
+                columns["expectations"] += [b["expectations"] for b in bodies]
+                columns["tags"] += [b["tags"] for b in bodies]
+                columns["source"] += [_source(b["source"], sources) for b in bodies]
+                columns["source_type"] += [r.source_type for r in rows]
+                columns["source_id"] += [r.source_id for r in rows]
+                columns["created_time"] += [r.created_time for r in rows]
+                columns["dataset_record_id"] += [r.record_id for r in rows]
         return pd.DataFrame(
             {
-                "inputs": _objects([b["inputs"] for b in bodies]),
-                "outputs": _objects([b["outputs"] for b in bodies]),
-                "expectations": _objects([b["expectations"] for b in bodies]),
-                "tags": _objects([b["tags"] for b in bodies]),
-                "source_type": _objects([r.source_type for r in rows]),
-                "source_id": _objects([r.source_id for r in rows]),
-                "source": _objects(_sources(bodies)),
-                "created_time": pd.Series([r.created_time for r in rows], dtype="int64"),
-                "dataset_record_id": _objects([r.record_id for r in rows]),
+                name: pd.Series(values, dtype="int64" if name == "created_time" else object)
+                for name, values in columns.items()
             },
             columns=DF_COLUMNS,
         )

@@ -15,18 +15,24 @@ SUITES = {
     "history": history_bench.run,
     "traces": trace_bench.run,
 }
+#: Suites that take minutes: run only when named with --only.
+LARGE = {"million": dataset_bench.run_million}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated backends")
-    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
+    parser.add_argument(
+        "--only",
+        default=",".join(SUITES),
+        help=f"comma-separated suites (default all but {', '.join(LARGE)})",
+    )
     args = parser.parse_args()
     print(f"evalledger benchmarks on {platform.machine()}, Python {platform.python_version()}")
     for suite in args.only.split(","):
         print(f"{suite}:")
         for backend in args.backends.split(","):
-            SUITES[suite](backend, Report(backend))
+            {**SUITES, **LARGE}[suite](backend, Report(backend))
     return 0
 
 

@@ -25,7 +25,7 @@ def _use(url: str) -> None:
     set_tracking_uri(url)
 
 
-def run(backend: str, report: Report, *, large: bool = False) -> None:
+def run(backend: str, report: Report) -> None:
     from api import create_dataset, get_dataset, search_datasets
 
     with bench_store(backend) as store:
@@ -73,8 +73,6 @@ def run(backend: str, report: Report, *, large: bool = False) -> None:
                 False,
             )
         )
-        if large:
-            _million(report)
 
 
 def _many_datasets(store) -> None:
@@ -90,10 +88,16 @@ def _many_datasets(store) -> None:
         )
 
 
-def _million(report: Report) -> None:
+def run_million(backend: str, report: Report) -> None:
+    """A 1,000,000-record dataset: merged in batches of 10,000, then read with to_df."""
     from api import create_dataset
 
-    ds = create_dataset("bench-million")
+    with bench_store(backend) as store:
+        _use(store.engine.url.render_as_string(hide_password=False))
+        _million(report, create_dataset("bench-million"))
+
+
+def _million(report: Report, ds) -> None:
     start = time.perf_counter()
     for b in range(100):
         ds.merge_records(_records(b * 10_000, (b + 1) * 10_000))
