@@ -33,6 +33,9 @@ from .records import (
     inputs_key,
     merge_batch,
 )
+from .records import (
+    record_ids as mint_record_ids,
+)
 from .unit_of_work import commit
 
 #: Records per event: a big merge is several events in one commit, each well under any
@@ -160,6 +163,7 @@ def merge(store: EventStore, dataset_id: str, incoming: list[RecordInput]) -> tu
             user=tx.user,
             next_seq=view.next_seq,
             keys=keys,
+            record_id_factory=mint_record_ids(len(incoming), tx.recorded_at),
         )
         added_keys = [k for k in dict.fromkeys(keys) if k not in existing]
         hash_of = {state.record_id: key for key, state in existing.items()}

@@ -29,8 +29,8 @@ Choices (where API.md and MLflow leave room):
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -40,6 +40,7 @@ from typing import Any, NoReturn
 import orjson
 
 from ledger.errors import InvalidParameter
+from ledger.ids import uuid7_hex
 from ledger.memory import gc_paused
 from projections import digest
 
@@ -62,6 +63,7 @@ __all__ = [
     "normalize_records",
     "record_content",
     "record_hash",
+    "record_ids",
     "source_id",
 ]
 
@@ -510,34 +512,14 @@ class RecordState:
     seq: int
 
 
-_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
-_VARIANT_RFC = bytes((b & 0x3F) | 0x80 for b in range(256))
+def new_record_id() -> str:
+    """``"dr-"`` + 32 hex digits of a UUIDv7 (time-ordered, see ledger.ids)."""
+    return "dr-" + uuid7_hex(1, time.time_ns() // 1_000_000)[0]
 
 
-class _IdPool:
-    """``"dr-"`` + uuid4 hex, from os.urandom in blocks (a third of uuid4()'s cost)."""
-
-    def __init__(self) -> None:
-        self._ids: list[str] = []
-        os.register_at_fork(after_in_child=self._ids.clear)
-
-    def __call__(self) -> str:
-        try:
-            return self._ids.pop()
-        except IndexError:  # empty (or emptied by another thread meanwhile)
-            self._refill()
-            return self._ids.pop()
-
-    def _refill(self, n: int = 4096) -> None:
-        raw = bytearray(os.urandom(16 * n))
-        raw[6::16] = raw[6::16].translate(_VERSION_4)
-        raw[8::16] = raw[8::16].translate(_VARIANT_RFC)
-        text = raw.hex()
-        self._ids.extend(["dr-" + text[k : k + 32] for k in range(0, 32 * n, 32)])
-
-
-new_record_id: Callable[[], str] = _IdPool()
-"""Default record id factory: ``"dr-"`` + 32 hex digits shaped like ``uuid4().hex``."""
+def record_ids(count: int, time_ms: int) -> Callable[[], str]:
+    """A factory handing out `count` increasing record ids minted at `time_ms`."""
+    return iter(["dr-" + h for h in uuid7_hex(count, time_ms)]).__next__
 
 
 def merge_into(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from .errors import ConcurrencyConflict, InvalidParameter, LedgerError
 from .events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
 from .hashing import event_hash
 from .identity import acting_user, now_ms
+from .ids import uuid7_strings
 from .schema import events, ledger_head
 from .upcasting import UpcasterRegistry, upcasters
 
@@ -32,15 +32,6 @@ class Head:
     position: int
     hash: str
     recorded_at: int
-
-
-def _uuid4_strings(count: int) -> Iterator[str]:
-    """`count` random UUID4 strings from one urandom call (uuid.uuid4() is slow in bulk)."""
-    raw = os.urandom(16 * count).hex()
-    for i in range(0, 32 * count, 32):
-        h = raw[i : i + 32]
-        variant = "89ab"[int(h[16], 16) & 3]
-        yield f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
 
 def _row_to_event(row: Any, registry: UpcasterRegistry) -> StoredEvent:
@@ -227,7 +218,9 @@ class WriteTransaction:
     ) -> list[dict[str, Any]]:
         position, prev = self.head.position, self.head.hash
         version = -1 if current is None else current
-        fresh_ids = _uuid4_strings(sum(1 for e, _ in encoded if e.event_id is None))
+        fresh_ids = iter(
+            uuid7_strings(sum(1 for e, _ in encoded if e.event_id is None), self._recorded_at)
+        )
         rows = []
         for e, payload_text in encoded:
             position += 1

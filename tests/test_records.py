@@ -29,6 +29,7 @@ from api.records import (
     new_record_id,
     normalize_records,
     record_content,
+    record_ids,
     source_id,
 )
 from ledger.encoding import canonical_bytes
@@ -264,7 +265,7 @@ def test_inputs_hash_rejects_non_json() -> None:
 def test_new_record() -> None:
     new, changed = merge(None, {"inputs": {"q": 1}, "expectations": {"e": 1}})
     assert changed
-    assert re.fullmatch(r"dr-[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}", new.record_id)
+    assert re.fullmatch(r"dr-[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}", new.record_id)
     assert new.outputs is None and new.tags == {} and new.seq == 7
     assert new.source == DatasetRecordSource(T.HUMAN)
     assert (new.created_time, new.created_by) == (2, "bob")
@@ -404,11 +405,18 @@ def test_explicit_next_seq_and_id_factory() -> None:
     assert [(s.record_id, s.seq) for s in added] == [("dr-a", 100), ("dr-b", 101)]
 
 
-def test_default_record_ids_are_uuid4_hex() -> None:
+def test_default_record_ids_are_time_ordered_uuid7_hex() -> None:
     ids = {new_record_id() for _ in range(5000)}
     assert len(ids) == 5000
-    pattern = re.compile(r"dr-[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
+    pattern = re.compile(r"dr-[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}")
     assert all(pattern.fullmatch(i) for i in ids)
+
+
+def test_batch_record_ids_increase() -> None:
+    mint = record_ids(1000, 1_795_663_659_647)
+    ids = [mint() for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == 1000
+    assert all(i.startswith("dr-01a215e5027f7") for i in ids)
 
 
 # ----------------------------------------------------------------------------- digest
