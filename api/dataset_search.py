@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from ledger import InvalidParameter
@@ -12,8 +10,14 @@ from projections.schema import dataset_experiments, dataset_tags, datasets
 from . import dataset_reads as reads
 from . import paging
 from .evaluation_dataset import EvaluationDataset
-from .filters import Comparison, compare, compile_filter, parse_filter, parse_order_by
-from .sql_numbers import as_number
+from .filters import (
+    Comparison,
+    compare_attribute,
+    compare_key_value,
+    compile_filter,
+    parse_filter,
+    parse_order_by,
+)
 from .tracking import store_for
 from .validation import check_id_list
 
@@ -35,51 +39,18 @@ _ORDER_KEYS = {
 MAX_RESULTS_DEFAULT, MAX_RESULTS_LIMIT = 1000, 50_000
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _values(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, tuple | list) else [value]
-
-
 def _resolve(cmp: Comparison) -> sa.ColumnElement[bool]:
     key = cmp.field.key
     if cmp.field.kind == "attribute":
-        if key in _STRING_ATTRIBUTES:
-            if cmp.value is not None and not all(isinstance(v, str) for v in _values(cmp.value)):
-                raise InvalidParameter(
-                    f"filter: {key} is a string attribute; compare it with a quoted string"
-                )
-            return compare(_STRING_ATTRIBUTES[key], cmp.op, cmp.value)
-        if key in _NUMBER_ATTRIBUTES:
-            if cmp.op in ("LIKE", "ILIKE") or (
-                cmp.value is not None and not all(_is_number(v) for v in _values(cmp.value))
-            ):
-                raise InvalidParameter(
-                    f"filter: {key} is a number (epoch ms); compare it with a number"
-                )
-            return compare(_NUMBER_ATTRIBUTES[key], cmp.op, cmp.value)
+        condition = compare_attribute(cmp, _STRING_ATTRIBUTES, _NUMBER_ATTRIBUTES, key)
+        if condition is not None:
+            return condition
         allowed = ", ".join([*_STRING_ATTRIBUTES, *_NUMBER_ATTRIBUTES, "tags.<key>"])
         raise InvalidParameter(f"filter: unknown attribute {key!r}; use one of {allowed}")
     if cmp.field.kind != "tag":
         raise InvalidParameter(f"filter: datasets have no {cmp.field.kind} fields (use tags.<key>)")
-    has_tag = sa.and_(
-        dataset_tags.c.dataset_id == datasets.c.dataset_id, compare(dataset_tags.c.key, "=", key)
-    )
-    if cmp.op == "IS NULL":
-        return ~sa.exists().where(has_tag)
-    if cmp.op == "IS NOT NULL":
-        return sa.exists().where(has_tag)
-    values = _values(cmp.value)
-    if all(_is_number(v) for v in values):
-        condition = compare(as_number(dataset_tags.c.value), cmp.op, cmp.value)
-    else:
-        value = (
-            tuple(str(v) for v in values) if isinstance(cmp.value, tuple | list) else str(cmp.value)
-        )
-        condition = compare(dataset_tags.c.value, cmp.op, value)
-    return sa.exists().where(has_tag, condition)
+    owner = dataset_tags.c.dataset_id == datasets.c.dataset_id
+    return compare_key_value(owner, dataset_tags.c.key, dataset_tags.c.value, cmp)
 
 
 def search_datasets(

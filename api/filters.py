@@ -563,3 +563,65 @@ def _compile_exact_mysql(element: _ExactText, compiler: SQLCompiler, **kw: Any) 
     if element.op == "!=":
         return f"({as_bytes(col)} != {values})"
     return f"({as_bytes(col)} NOT IN ({values}))"
+
+
+def is_number(value: Any) -> bool:
+    """An int or float filter value (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _values(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, tuple | list) else [value]
+
+
+def compare_attribute(
+    cmp: Comparison,
+    strings: Mapping[str, sa.ColumnElement[Any]],
+    numbers: Mapping[str, sa.ColumnElement[Any]],
+    shown: str,
+) -> sa.ColumnElement[bool] | None:
+    """``cmp`` on a string or a number attribute column, with the value's type checked
+    (InvalidParameter naming `shown`); None when the key names neither kind."""
+    key, value = cmp.field.key, cmp.value
+    if key in strings:
+        if value is not None and not all(isinstance(v, str) for v in _values(value)):
+            raise InvalidParameter(
+                f"filter: {shown} is a string attribute; compare it with a quoted string"
+            )
+        return compare(strings[key], cmp.op, value)
+    if key in numbers:
+        if cmp.op in ("LIKE", "ILIKE") or (
+            value is not None and not all(is_number(v) for v in _values(value))
+        ):
+            raise InvalidParameter(
+                f"filter: {shown} is a number (epoch ms); compare it with a number"
+            )
+        return compare(numbers[key], cmp.op, value)
+    return None
+
+
+def compare_key_value(
+    owner: sa.ColumnElement[bool],
+    key_column: sa.ColumnElement[str],
+    value_column: sa.ColumnElement[str],
+    cmp: Comparison,
+) -> sa.ColumnElement[bool]:
+    """``cmp`` on a key/value table (tags, metadata) as EXISTS over the owner's rows with
+    that key. A number compares numerically with values that are numbers (text never
+    equals a number); anything else compares as text. IS NULL means "has no such key"."""
+    from .sql_numbers import as_number
+
+    has_key = sa.and_(owner, compare(key_column, "=", cmp.field.key))
+    if cmp.op == "IS NULL":
+        return ~sa.exists().where(has_key)
+    if cmp.op == "IS NOT NULL":
+        return sa.exists().where(has_key)
+    values = _values(cmp.value)
+    if all(is_number(v) for v in values) and cmp.op not in ("LIKE", "ILIKE"):
+        condition = compare(as_number(value_column), cmp.op, cmp.value)
+    else:
+        text = (
+            tuple(str(v) for v in values) if isinstance(cmp.value, tuple | list) else str(cmp.value)
+        )
+        condition = compare(value_column, cmp.op, text)
+    return sa.exists().where(has_key, condition)

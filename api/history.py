@@ -16,6 +16,7 @@ from projections.schema import dataset_records, dataset_versions
 
 from . import dataset_reads as reads
 from .evaluation_dataset import DatasetRecord, record_from_row
+from .records import record_content
 
 HISTORY_COLUMNS = [
     "version",
@@ -133,13 +134,9 @@ class DatasetDiff:
 
 
 def content(record: DatasetRecord) -> dict[str, Any]:
-    return {
-        "inputs": record.inputs,
-        "outputs": record.outputs,
-        "expectations": record.expectations,
-        "tags": record.tags,
-        "source": None if record.source is None else record.source.to_dict(),
-    }
+    """The record's content (what the digest covers): inputs, outputs, expectations,
+    tags, source."""
+    return record_content(record)  # type: ignore[arg-type]
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -43,9 +43,15 @@ from projections.schema import experiments, trace_metadata, trace_tags, traces
 from projections.traces_fold import experiment_id_of, format_time_ms
 
 from .experiments import DEFAULT_EXPERIMENT_ID, append_created, missing_experiments
-from .filters import Comparison, compare, compile_filter, parse_filter, parse_order_by
+from .filters import (
+    Comparison,
+    compare_attribute,
+    compare_key_value,
+    compile_filter,
+    parse_filter,
+    parse_order_by,
+)
 from .records import gc_paused
-from .sql_numbers import as_number
 from .trace_entities import (
     INPUTS,
     MAX_KEY,
@@ -850,30 +856,9 @@ DF_COLUMNS = [
 ]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _values(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, tuple | list) else [value]
-
-
 def _keyed(table: sa.Table, cmp: Comparison) -> sa.ColumnElement[bool]:
     """A tag or metadata comparison: numbers compare numerically, anything else as text."""
-    has_key = sa.and_(table.c.trace_id == traces.c.trace_id, table.c.key == cmp.field.key)
-    if cmp.op == "IS NULL":
-        return ~sa.exists().where(has_key)
-    if cmp.op == "IS NOT NULL":
-        return sa.exists().where(has_key)
-    values = _values(cmp.value)
-    if all(_is_number(v) for v in values) and cmp.op not in ("LIKE", "ILIKE"):
-        condition = compare(as_number(table.c.value), cmp.op, cmp.value)
-    else:
-        value = (
-            tuple(str(v) for v in values) if isinstance(cmp.value, tuple | list) else str(cmp.value)
-        )
-        condition = compare(table.c.value, cmp.op, value)
-    return sa.exists().where(has_key, condition)
+    return compare_key_value(table.c.trace_id == traces.c.trace_id, table.c.key, table.c.value, cmp)
 
 
 def _resolve(cmp: Comparison) -> sa.ColumnElement[bool]:
@@ -882,20 +867,9 @@ def _resolve(cmp: Comparison) -> sa.ColumnElement[bool]:
         return _keyed(trace_tags, cmp)
     if cmp.field.kind == "metadata":
         return _keyed(trace_metadata, cmp)
-    if key in _STRING_ATTRIBUTES:
-        if cmp.value is not None and not all(isinstance(v, str) for v in _values(cmp.value)):
-            raise InvalidParameter(
-                f"filter: attributes.{key} is a string; compare it with a quoted string"
-            )
-        return compare(_STRING_ATTRIBUTES[key], cmp.op, cmp.value)
-    if key in _NUMBER_ATTRIBUTES:
-        if cmp.op in ("LIKE", "ILIKE") or (
-            cmp.value is not None and not all(_is_number(v) for v in _values(cmp.value))
-        ):
-            raise InvalidParameter(
-                f"filter: attributes.{key} is a number (ms); compare it with a number"
-            )
-        return compare(_NUMBER_ATTRIBUTES[key], cmp.op, cmp.value)
+    condition = compare_attribute(cmp, _STRING_ATTRIBUTES, _NUMBER_ATTRIBUTES, f"attributes.{key}")
+    if condition is not None:
+        return condition
     allowed = ", ".join(
         [
             *(
