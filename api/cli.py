@@ -11,7 +11,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +23,6 @@ from ledger.engine import create_engine
 from . import cli_history
 from .progress import ProgressBar
 from .tracking import get_tracking_uri, set_tracking_uri
-
-Command = Callable[[argparse.Namespace], int]
 
 PREVIEW_ROWS = 5
 CELL_WIDTH = 60

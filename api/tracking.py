@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import threading
 
-import sqlalchemy as sa
-
 from ledger import EventStore, LedgerError, create_engine, ensure_current, normalize_url
 from ledger.migrate import is_current
 
@@ -36,10 +34,6 @@ def auto_migrate_enabled() -> bool:
         "false",
         "no",
     )
-
-
-def engine_for(uri: str | None = None) -> sa.Engine:
-    return store_for(uri).engine
 
 
 def store_for(uri: str | None = None) -> EventStore:
