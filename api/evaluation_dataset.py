@@ -13,7 +13,7 @@ from ledger.memory import gc_paused
 
 from . import dataset_commands as commands
 from . import dataset_reads as reads
-from .records import DatasetRecordSource, compute_schema, normalize_records
+from .records import DatasetRecordSource, normalize_records, profile_json, schema_of
 
 if TYPE_CHECKING:
     from .history import DatasetDiff
@@ -171,34 +171,13 @@ class EvaluationDataset:
     @property
     def profile(self) -> str:
         """JSON: num_records and the count of records per source type."""
-        counts = {k: v for k, v in sorted(self._view.source_counts.items()) if v}
-        return orjson.dumps(
-            {"num_records": self._view.num_records, "source_types": counts}
-        ).decode()
+        return profile_json(self._view.num_records, self._view.source_counts)
 
     @property
     def schema(self) -> str:
         """JSON: the field types of inputs, outputs and expectations over all records."""
         if self._schema is None:
-            from .records import RecordState
-
-            states = [
-                RecordState(
-                    r.dataset_record_id,
-                    r.inputs,
-                    r.outputs,
-                    r.expectations,
-                    r.tags,
-                    r.source,
-                    r.created_time,
-                    r.created_by or "",
-                    r.last_update_time,
-                    r.last_updated_by or "",
-                    i,
-                )
-                for i, r in enumerate(self.records)
-            ]
-            self._schema = compute_schema(states)
+            self._schema = schema_of(self.records)
         return self._schema
 
     @property

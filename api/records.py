@@ -61,9 +61,11 @@ __all__ = [
     "merge_into",
     "new_record_id",
     "normalize_records",
+    "profile_json",
     "record_content",
     "record_hash",
     "record_ids",
+    "schema_of",
     "source_id",
 ]
 
@@ -718,10 +720,16 @@ def _note(types: dict[str, str], key: str, value: Any) -> None:
 
 def compute_schema(states: Iterable[RecordState]) -> str:
     """JSON ``{"inputs": {f: type}, "outputs": ..., "expectations": ..., "version": "1.0"}``."""
+    return schema_of(sorted(states, key=lambda s: s.seq))
+
+
+def schema_of(records: Iterable[Any]) -> str:
+    """compute_schema for records already in creation order (anything with ``inputs``,
+    ``outputs`` and ``expectations``: RecordState or DatasetRecord)."""
     inputs: dict[str, str] = {}
     outputs: dict[str, str] = {}
     expectations: dict[str, str] = {}
-    for state in sorted(states, key=lambda s: s.seq):
+    for state in records:
         for key, value in state.inputs.items():
             _note(inputs, key, value)
         for key, value in state.expectations.items():
@@ -749,4 +757,11 @@ def compute_profile(states: Iterable[RecordState]) -> str:
         name = state.source.source_type.value
         counts[name] = counts.get(name, 0) + 1
         total += 1
-    return orjson.dumps({"num_records": total, "source_types": counts}, option=_SORT).decode()
+    return profile_json(total, counts)
+
+
+def profile_json(num_records: int, source_counts: dict[str, int]) -> str:
+    """The profile's one shape: ``{"num_records": n, "source_types": {type: count}}``, only
+    the types present."""
+    counts = {k: v for k, v in source_counts.items() if v}
+    return orjson.dumps({"num_records": num_records, "source_types": counts}, option=_SORT).decode()
