@@ -26,13 +26,19 @@ test: install
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# import-linter reads packages from disk, so it gets the layout the wheel installs.
+LINT_TREE := build/lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	rm -rf $(LINT_TREE) && mkdir -p $(LINT_TREE)/evalledger
+	cp -R api/. $(LINT_TREE)/evalledger/
+	for d in ledger projections migrations; do cp -R $$d $(LINT_TREE)/evalledger/$$d; done
+	cd $(LINT_TREE) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports $(CURDIR)/pyproject.toml
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis evalledger.db*
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis build

@@ -1,6 +1,6 @@
 """The errors the public API raises: LedgerError and its subclasses (see API.md §8)."""
 
-from ledger.errors import (
+from evalledger.ledger.errors import (
     ConcurrencyConflict,
     IntegrityError,
     InvalidParameter,

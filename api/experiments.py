@@ -8,17 +8,21 @@ from dataclasses import dataclass, field
 import orjson
 import sqlalchemy as sa
 
-from ledger import NO_STREAM, EventStore, NewEvent, ResourceAlreadyExists, ResourceNotFound
-from projections import event_types as et
-from projections.schema import experiments
+from evalledger.ledger import (
+    NO_STREAM,
+    EventStore,
+    NewEvent,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
+from evalledger.projections import event_types as et
+from evalledger.projections.schema import experiments
+from evalledger.projections.unit_of_work import UnitOfWork, commit
+from evalledger.query.filters import compare
+from evalledger.session import Session
+from evalledger.validation import check_name, check_tags
 
-from .filters import compare
-from .tracking import store_for
-from .unit_of_work import commit
-from .validation import check_name, check_tags
-
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT_NAME = "Default"
+DEFAULT_EXPERIMENT_ID = et.DEFAULT_EXPERIMENT_ID
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ def _from_row(row: sa.Row) -> Experiment:
     )
 
 
-def append_created(tx, experiment_id: str, name: str, tags: dict[str, str]) -> None:
+def append_created(tx: UnitOfWork, experiment_id: str, name: str, tags: dict[str, str]) -> None:
     tx.append(
         et.experiment_stream_id(experiment_id),
         [
@@ -49,7 +53,7 @@ def append_created(tx, experiment_id: str, name: str, tags: dict[str, str]) -> N
     )
 
 
-def ensure_default(store: EventStore) -> None:
+def ensure_default(store: EventStore, user: str) -> None:
     """Experiment "0" ("Default") always exists: created by an event on first use."""
     with store.engine.connect() as conn:
         if conn.execute(
@@ -58,16 +62,16 @@ def ensure_default(store: EventStore) -> None:
             )
         ).first():
             return
-    with commit(store) as tx:
+    with commit(store, user) as tx:
         if tx.stream_version(et.experiment_stream_id(DEFAULT_EXPERIMENT_ID)) is None:
-            append_created(tx, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, {})
+            append_created(tx, DEFAULT_EXPERIMENT_ID, et.DEFAULT_EXPERIMENT_NAME, {})
 
 
-def create_experiment(name: str, tags: dict | None = None) -> str:
+def create_experiment(session: Session, name: str, tags: dict | None = None) -> str:
     """Create an experiment; returns its id (a string of digits). Names are unique."""
     name = check_name(name)
     checked_tags = check_tags(tags)
-    with commit(store_for()) as tx:
+    with commit(session.store, session.user) as tx:
         rows = tx.conn.execute(sa.select(experiments.c.experiment_id, experiments.c.name)).all()
         if any(r.name == name for r in rows):
             raise ResourceAlreadyExists(f"an experiment named {name!r} already exists")
@@ -76,8 +80,8 @@ def create_experiment(name: str, tags: dict | None = None) -> str:
     return experiment_id
 
 
-def get_experiment(experiment_id: str) -> Experiment:
-    with store_for().engine.connect() as conn:
+def get_experiment(session: Session, experiment_id: str) -> Experiment:
+    with session.connect() as conn:
         row = conn.execute(
             sa.select(experiments).where(experiments.c.experiment_id == str(experiment_id))
         ).first()
@@ -86,17 +90,17 @@ def get_experiment(experiment_id: str) -> Experiment:
     return _from_row(row)
 
 
-def get_experiment_by_name(name: str) -> Experiment | None:
-    with store_for().engine.connect() as conn:
+def get_experiment_by_name(session: Session, name: str) -> Experiment | None:
+    with session.connect() as conn:
         row = conn.execute(
             sa.select(experiments).where(compare(experiments.c.name, "=", name))
         ).first()
     return None if row is None else _from_row(row)
 
 
-def search_experiments() -> list[Experiment]:
+def search_experiments(session: Session) -> list[Experiment]:
     """Every experiment, oldest first."""
-    with store_for().engine.connect() as conn:
+    with session.connect() as conn:
         rows = conn.execute(
             sa.select(experiments).order_by(
                 experiments.c.creation_time, experiments.c.experiment_id

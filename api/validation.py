@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from ledger import InvalidParameter
+from evalledger.ledger import InvalidParameter
 
 MAX_NAME = 500
 MAX_TAG_KEY = 250
@@ -58,3 +59,16 @@ def check_id_list(value: Any, what: str) -> list[str]:
     if not isinstance(items, list | tuple) or not all(isinstance(i, str) and i for i in items):
         raise InvalidParameter(f"{what} must be a string or a list of strings, got {value!r}")
     return list(dict.fromkeys(items))
+
+
+def to_ms(as_of: datetime | int) -> int:
+    """An instant as epoch ms; a naive datetime is UTC."""
+    if isinstance(as_of, bool):
+        raise InvalidParameter(f"as_of must be a datetime or epoch ms, got {as_of!r}")
+    if isinstance(as_of, int):
+        return as_of
+    if isinstance(as_of, datetime):
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
+        return int(as_of.timestamp() * 1000)
+    raise InvalidParameter(f"as_of must be a datetime or epoch ms, got {as_of!r}")

@@ -20,13 +20,13 @@ def _records(start: int, stop: int, answer_offset: int = 0) -> list[dict]:
 
 
 def _use(url: str) -> None:
-    from api import set_tracking_uri
+    from evalledger import set_tracking_uri
 
     set_tracking_uri(url)
 
 
 def run(backend: str, report: Report) -> None:
-    from api import create_dataset, get_dataset, search_datasets
+    from evalledger import create_dataset, get_dataset, search_datasets
 
     with bench_store(backend) as store:
         _use(store.engine.url.render_as_string(hide_password=False))
@@ -77,7 +77,7 @@ def run(backend: str, report: Report) -> None:
 
 def _many_datasets(store) -> None:
     """10,000 datasets with tags, written straight through the command layer."""
-    from api import dataset_commands as commands
+    from evalledger import dataset_commands as commands
 
     for i in range(10_000):
         commands.create(
@@ -90,7 +90,7 @@ def _many_datasets(store) -> None:
 
 def run_million(backend: str, report: Report) -> None:
     """A 1,000,000-record dataset: merged in batches of 10,000, then read with to_df."""
-    from api import create_dataset
+    from evalledger import create_dataset
 
     with bench_store(backend) as store:
         _use(store.engine.url.render_as_string(hide_password=False))

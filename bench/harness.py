@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger import EventStore, create_engine, upgrade
-from ledger.testing import fresh_database
+from evalledger.ledger import EventStore, create_engine
+from evalledger.ledger.testing import fresh_database
+from evalledger.migrations.runner import upgrade
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ledger import verify_chain
-from projections.rebuild import check_projections, rebuild
+from evalledger.ledger import verify_chain
+from evalledger.projections.rebuild import check_projections, rebuild
 
 from .harness import Report, Result, bench_store, best_of, timed
 
@@ -12,7 +12,7 @@ SMALL_COMMITS = 20_000
 
 
 def _use(store) -> None:
-    from api import set_tracking_uri
+    from evalledger import set_tracking_uri
 
     set_tracking_uri(store.engine.url.render_as_string(hide_password=False))
 
@@ -22,7 +22,7 @@ def _event_count(store) -> int:
 
 
 def run(backend: str, report: Report) -> None:
-    from api import create_dataset, get_dataset
+    from evalledger import create_dataset, get_dataset
 
     with bench_store(backend) as store:
         _use(store)
@@ -72,8 +72,8 @@ def run(backend: str, report: Report) -> None:
     with bench_store(backend) as store:
         _use(store)
         ds = create_dataset("bench-small-commits")
-        from api import dataset_commands as commands
-        from api.records import normalize_records
+        from evalledger import dataset_commands as commands
+        from evalledger.datasets.records import normalize_records
 
         for i in range(SMALL_COMMITS):
             commands.merge(

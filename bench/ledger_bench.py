@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import ANY, NO_STREAM, NewEvent, verify_chain
+from evalledger.ledger import ANY, NO_STREAM, NewEvent, verify_chain
 
 from .harness import Report, Result, bench_store, timed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from projections.traces_fold import format_time_ms
+from evalledger.projections.traces_fold import format_time_ms
 
 from .harness import Report, Result, bench_store, best_of, timed
 
@@ -129,7 +129,7 @@ def trace_json(i: int) -> bytes:
 
 
 def run(backend: str, report: Report) -> None:
-    from api import create_dataset, import_traces, search_traces, set_tracking_uri
+    from evalledger import create_dataset, import_traces, search_traces, set_tracking_uri
 
     with (
         tempfile.TemporaryDirectory(prefix="evalledger-traces-") as directory,

@@ -1,8 +1,8 @@
 """The event store: an append-only, hash-chained log of events in one SQL table."""
 
-from .encoding import canonical_bytes, canonical_text, check_json
-from .engine import create_engine, normalize_url
-from .errors import (
+from evalledger.ledger.encoding import canonical_bytes, canonical_text, check_json
+from evalledger.ledger.engine import create_engine, normalize_url
+from evalledger.ledger.errors import (
     ConcurrencyConflict,
     IntegrityError,
     InvalidParameter,
@@ -11,11 +11,10 @@ from .errors import (
     ResourceAlreadyExists,
     ResourceNotFound,
 )
-from .events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
-from .migrate import ensure_current, upgrade
-from .store import EventStore, Head, WriteTransaction
-from .upcasting import UpcasterRegistry, upcasters
-from .verify import VerifyReport, verify_chain
+from evalledger.ledger.events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
+from evalledger.ledger.store import EventStore, Head, WriteTransaction
+from evalledger.ledger.upcasting import UpcasterRegistry, upcasters
+from evalledger.ledger.verify import VerifyReport, verify_chain
 
 __all__ = [
     "ANY",
@@ -39,9 +38,7 @@ __all__ = [
     "canonical_text",
     "check_json",
     "create_engine",
-    "ensure_current",
     "normalize_url",
     "upcasters",
-    "upgrade",
     "verify_chain",
 ]

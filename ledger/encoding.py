@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .errors import InvalidParameter
+from evalledger.ledger.errors import InvalidParameter
 
 _CANONICAL = orjson.OPT_SORT_KEYS
 _MAX_INT = 2**63 - 1

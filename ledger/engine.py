@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import time
 from typing import Any
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from .errors import InvalidParameter
+from evalledger.ledger.errors import InvalidParameter
 
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 WRITE_OPTION = "evalledger_write"
@@ -63,14 +62,6 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(parsed, **kwargs)
 
 
-_NUMBER = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
-
-
-def _is_number(text: object) -> int:
-    """SQL function for SQLite (which has no regular expressions): is this text a number?"""
-    return int(isinstance(text, str) and _NUMBER.fullmatch(text) is not None)
-
-
 def _enable_wal(cursor: Any) -> None:
     """Switch a database file to WAL (persistent). The switch needs a moment with no other
     connection in a transaction, and SQLite reports "locked" at once instead of waiting."""
@@ -114,7 +105,6 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
             _enable_wal(cursor)
             cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        dbapi_connection.create_function("evalledger_is_number", 1, _is_number, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")

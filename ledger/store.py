@@ -11,16 +11,16 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from .bulk import insert_rows
-from .encoding import canonical_text, loads
-from .engine import WRITE_OPTION
-from .errors import ConcurrencyConflict, InvalidParameter, LedgerError
-from .events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
-from .hashing import event_hash
-from .identity import acting_user, now_ms
-from .ids import uuid7_strings
-from .schema import events, ledger_head
-from .upcasting import UpcasterRegistry, upcasters
+from evalledger.ledger.bulk import insert_rows
+from evalledger.ledger.encoding import canonical_text, loads
+from evalledger.ledger.engine import WRITE_OPTION
+from evalledger.ledger.errors import ConcurrencyConflict, InvalidParameter, LedgerError
+from evalledger.ledger.events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
+from evalledger.ledger.hashing import event_hash
+from evalledger.ledger.identity import now_ms
+from evalledger.ledger.ids import uuid7_strings
+from evalledger.ledger.schema import events, ledger_head
+from evalledger.ledger.upcasting import UpcasterRegistry, upcasters
 
 _ID_CHUNK = 1000
 
@@ -87,24 +87,23 @@ class WriteTransaction:
         conn: sa.Connection,
         head: Head,
         registry: UpcasterRegistry,
-        user: str,
+        user: str | None,
         metadata: dict[str, Any] | None,
     ) -> None:
         self.conn = conn
         self.head = head
         self.appended: list[StoredEvent] = []
-        #: Facts a command already read in this transaction that the projections may reuse
-        #: instead of reading them again (see api.unit_of_work).
-        self.hints: dict[str, Any] = {}
         self._registry = registry
         self._versions: dict[str, int | None] = {}
         self._recorded_at = max(now_ms(), head.recorded_at)
-        self._metadata = {"user": user, "commit_id": uuid.uuid4().hex, **(metadata or {})}
+        self._metadata: dict[str, Any] = {"commit_id": uuid.uuid4().hex, **(metadata or {})}
+        if user:
+            self._metadata["user"] = user
 
     @property
     def user(self) -> str:
-        """The acting user recorded on this commit's events."""
-        return self._metadata["user"]
+        """The acting user recorded on this commit's events ("" when none was given)."""
+        return self._metadata.get("user", "")
 
     @property
     def recorded_at(self) -> int:
@@ -332,12 +331,15 @@ class EventStore:
     def transaction(
         self, *, user: str | None = None, metadata: dict[str, Any] | None = None
     ) -> Iterator[WriteTransaction]:
-        """Open one atomic commit holding the writer lock; commit on exit, roll back on error."""
+        """Open one atomic commit holding the writer lock; commit on exit, roll back on error.
+
+        `user` is recorded in every event's metadata; the ledger never guesses it.
+        """
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 head = _lock_head(conn)
-                tx = WriteTransaction(conn, head, self.registry, user or acting_user(), metadata)
+                tx = WriteTransaction(conn, head, self.registry, user, metadata)
                 yield tx
                 if tx.appended:
                     tx.write_head()
@@ -350,9 +352,10 @@ class EventStore:
         *,
         stream_type: str = "stream",
         metadata: dict[str, Any] | None = None,
+        user: str | None = None,
     ) -> list[StoredEvent]:
         """Append a batch to one stream in its own commit."""
-        with self.transaction() as tx:
+        with self.transaction(user=user) as tx:
             return tx.append(
                 stream_id, new_events, expected_version, stream_type=stream_type, metadata=metadata
             )

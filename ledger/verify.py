@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .hashing import event_hash
-from .schema import GENESIS_HASH, events, ledger_head
+from evalledger.ledger.hashing import event_hash
+from evalledger.ledger.schema import GENESIS_HASH, events, ledger_head
 
 Progress = Callable[[int, int], None]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from ledger.engine import create_engine
-from migrations.metadata import target_metadata
+from evalledger.ledger.engine import create_engine
+from evalledger.migrations.metadata import target_metadata
 
 config = context.config
 

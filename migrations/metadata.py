@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.schema import metadata as ledger_metadata
-from projections.schema import metadata as projections_metadata
+from evalledger.ledger.schema import metadata as ledger_metadata
+from evalledger.projections.schema import metadata as projections_metadata
 
 target_metadata = [ledger_metadata, projections_metadata]

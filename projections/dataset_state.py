@@ -8,10 +8,9 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from ledger.encoding import trusted_text
-
-from . import digest
-from .schema import datasets
+from evalledger.ledger.encoding import trusted_text
+from evalledger.projections import digest
+from evalledger.projections.schema import datasets
 
 
 @dataclass(slots=True)

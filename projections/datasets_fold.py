@@ -13,31 +13,34 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger import StoredEvent
-from ledger.bulk import insert_rows
-from ledger.encoding import trusted_text
-
-from . import digest
-from . import event_types as et
-from .dataset_state import DatasetState
-from .records import record_row
-from .schema import dataset_experiments, dataset_records, dataset_tags, dataset_versions, datasets
+from evalledger.ledger import IntegrityError, StoredEvent
+from evalledger.ledger.bulk import insert_rows
+from evalledger.ledger.encoding import trusted_text
+from evalledger.projections import digest
+from evalledger.projections import event_types as et
+from evalledger.projections.dataset_state import DatasetState
+from evalledger.projections.records import record_row
+from evalledger.projections.schema import (
+    dataset_experiments,
+    dataset_records,
+    dataset_tags,
+    dataset_versions,
+    datasets,
+)
 
 _CHUNK = 5000
 
 Counts = dict[str, int]
 RowKey = tuple[str, str]
 
-#: Hint name: {(dataset_id, record_id): (content_hash, source_type)} of current rows.
-CURRENT_ROWS_HINT = "current_record_rows"
+#: {(dataset_id, record_id): (content_hash, source_type)} of records' current rows.
+CurrentRows = dict[RowKey, tuple[str, str]]
 
 
 class DatasetProjector:
     """Applies dataset commits to the dataset tables through a write buffer."""
 
-    def __init__(
-        self, conn: sa.Connection, known_rows: dict[RowKey, tuple[str, str]] | None = None
-    ) -> None:
+    def __init__(self, conn: sa.Connection, known_rows: CurrentRows | None = None) -> None:
         self.conn = conn
         self._known = known_rows or {}
         self._states: dict[str, DatasetState] = {}
@@ -60,7 +63,10 @@ class DatasetProjector:
         if state is None:
             loaded = DatasetState.load(self.conn, dataset_id)
             if loaded is None:
-                raise LookupError(f"event for unknown dataset {dataset_id}")
+                raise IntegrityError(
+                    f"the ledger has an event for dataset {dataset_id}, which no earlier "
+                    "event created: run `evalledger verify`"
+                )
             state = self._states[dataset_id] = loaded
         return state
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: Experiment "0", named "Default", always exists; traces and datasets without one go there.
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
 EXPERIMENT_STREAM = "experiment"
 DATASET_STREAM = "dataset"
 

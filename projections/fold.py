@@ -8,15 +8,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger import StoredEvent
-from ledger.bulk import insert_rows
-from ledger.encoding import canonical_text
-from ledger.memory import gc_paused
-
-from . import event_types
-from .datasets_fold import CURRENT_ROWS_HINT, DatasetProjector
-from .schema import dataset_label_moves, experiments
-from .traces_fold import TraceProjector
+from evalledger.ledger import StoredEvent
+from evalledger.ledger.bulk import insert_rows
+from evalledger.ledger.encoding import canonical_text
+from evalledger.ledger.memory import gc_paused
+from evalledger.projections import event_types
+from evalledger.projections.datasets_fold import CurrentRows, DatasetProjector
+from evalledger.projections.schema import dataset_label_moves, experiments
+from evalledger.projections.traces_fold import TraceProjector
 
 #: Rebuild flushes its buffer once this many rows are waiting.
 FLUSH_ROWS = 20_000
@@ -37,9 +36,9 @@ def _group_key(event: StoredEvent) -> Any:
 class Projector:
     """Every projection's share of the fold, behind one buffer."""
 
-    def __init__(self, conn: sa.Connection, hints: dict[str, Any] | None = None) -> None:
+    def __init__(self, conn: sa.Connection, current_rows: CurrentRows | None = None) -> None:
         self.conn = conn
-        self.datasets = DatasetProjector(conn, (hints or {}).get(CURRENT_ROWS_HINT))
+        self.datasets = DatasetProjector(conn, current_rows)
         self.traces = TraceProjector(conn)
         self._experiments: list[dict[str, Any]] = []
         self._labels: list[dict[str, Any]] = []
@@ -93,14 +92,14 @@ class Projector:
 
 
 def apply(
-    conn: sa.Connection, events: Iterable[StoredEvent], hints: dict[str, Any] | None = None
+    conn: sa.Connection, events: Iterable[StoredEvent], current_rows: CurrentRows | None = None
 ) -> None:
     """Apply whole commits, in position order, to every projection (one flush at the end).
 
-    `hints` are facts the writer read in the same transaction (CURRENT_ROWS_HINT: the
-    current record rows it looked up), so the fold need not read them again.
+    `current_rows` are the current record rows the writer read in the same transaction,
+    so the fold need not read them again.
     """
-    replay(conn, events, flush_rows=None, hints=hints)
+    replay(conn, events, flush_rows=None, current_rows=current_rows)
 
 
 def replay(
@@ -109,11 +108,11 @@ def replay(
     *,
     flush_rows: int | None = FLUSH_ROWS,
     progress: Callable[[int], None] | None = None,
-    hints: dict[str, Any] | None = None,
+    current_rows: CurrentRows | None = None,
 ) -> int:
     """Apply a stream of events, flushing whenever `flush_rows` rows wait; returns the count."""
     with gc_paused():
-        return _replay(conn, events, flush_rows, progress, hints)
+        return _replay(conn, events, flush_rows, progress, current_rows)
 
 
 def _replay(
@@ -121,9 +120,9 @@ def _replay(
     events: Iterable[StoredEvent],
     flush_rows: int | None,
     progress: Callable[[int], None] | None,
-    hints: dict[str, Any] | None = None,
+    current_rows: CurrentRows | None = None,
 ) -> int:
-    projector = Projector(conn, hints)
+    projector = Projector(conn, current_rows)
     count = 0
     for group in commit_groups(events):
         projector.apply_group(group)

@@ -9,17 +9,15 @@ from dataclasses import dataclass
 import orjson
 import sqlalchemy as sa
 
-from ledger import EventStore, create_engine, upgrade
-
-from .fold import replay
-from .schema import PROJECTION_TABLES
+from evalledger.ledger import EventStore, create_engine
+from evalledger.ledger.schema import events
+from evalledger.projections.fold import replay
+from evalledger.projections.schema import PROJECTION_TABLES, metadata
 
 Progress = Callable[[int, int], None]
 
 
 def _total(conn: sa.Connection) -> int:
-    from ledger.schema import events
-
     return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
 
@@ -75,7 +73,7 @@ def check_projections(store: EventStore, progress: Progress | None = None) -> Pr
     """Replay the events into a fresh in-memory database and compare every projection row."""
     replica = create_engine("sqlite://")
     try:
-        upgrade(replica)
+        metadata.create_all(replica)  # a throwaway replica: the projection tables only
         with store.engine.connect() as source, replica.begin() as target:
             total = _total(source)
             replayed = replay(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from ledger.schema import ExactText, JsonText, exact_string
+from evalledger.ledger.schema import ExactText, JsonText, exact_string
 
 metadata = sa.MetaData()
 

@@ -17,13 +17,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from ledger import StoredEvent
-from ledger.bulk import insert_rows
+from evalledger.ledger import StoredEvent
+from evalledger.ledger.bulk import insert_rows
+from evalledger.projections import event_types as et
+from evalledger.projections.schema import assessments, trace_metadata, trace_tags, traces
 
-from . import event_types as et
-from .schema import assessments, trace_metadata, trace_tags, traces
-
-DEFAULT_EXPERIMENT_ID = "0"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # -- the MLflow 3 trace dict: the few facts the index needs ------------------------------
@@ -146,7 +144,7 @@ class TraceProjector:
         self._traces.append(
             {
                 "trace_id": trace_id,
-                "experiment_id": experiment_id_of(info) or DEFAULT_EXPERIMENT_ID,
+                "experiment_id": experiment_id_of(info) or et.DEFAULT_EXPERIMENT_ID,
                 "name": trace_name(trace)[:500],
                 "status": str(info.get("state") or "STATE_UNSPECIFIED"),
                 "timestamp_ms": time_ms(info.get("request_time")) or 0,

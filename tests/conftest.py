@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ledger import EventStore, create_engine, upgrade
-from ledger.testing import fresh_database
+from evalledger import Client, fluent, stores, tracking
+from evalledger.ledger import EventStore, create_engine
+from evalledger.ledger.testing import fresh_database
+from evalledger.migrations.runner import upgrade
 
 BACKENDS = [
     b.strip()
@@ -57,12 +59,17 @@ def store(engine: sa.Engine) -> EventStore:
     return EventStore(engine)
 
 
+@pytest.fixture
+def client(db_url: str) -> Client:
+    """A client on this test's fresh database, acting as "tester"."""
+    return Client(db_url, user="tester")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_tracking_state() -> Iterator[None]:
     """No test sees another's tracking URI or cached engines."""
-    from api import tracking
-
     tracking.set_tracking_uri(None)
     yield
     tracking.set_tracking_uri(None)
-    tracking.reset_stores()
+    fluent.forget_default_clients()
+    stores.reset_stores()

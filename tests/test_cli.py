@@ -1,4 +1,4 @@
-"""The command line, driven through api.cli.main on every backend."""
+"""The command line, driven through el.cli.main on every backend."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from api import create_dataset, get_dataset, set_tracking_uri
-from api.cli import main
-from api.errors import ResourceNotFound
+from evalledger import create_dataset, get_dataset, set_tracking_uri
+from evalledger.cli.main import main
+from evalledger.errors import ResourceNotFound
 
 
 def run(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
+    """Run the CLI on db_url; the test then reads the same database through the API."""
+    set_tracking_uri(db_url)
     code = main(["--uri", db_url, *args])
     out, err = capsys.readouterr()
     return code, out, err

@@ -8,14 +8,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-import api
+import evalledger as el
 
 WRITERS, MERGES, PER_MERGE = 2, 10, 50
 
 
 def _writer(url: str, writer: int, start_at: float) -> int:
-    api.set_tracking_uri(url)
-    ds = api.get_dataset(name="shared")
+    el.set_tracking_uri(url)
+    ds = el.get_dataset(name="shared")
     time.sleep(max(0.0, start_at - time.time()))
     for m in range(MERGES):
         batch = [
@@ -23,14 +23,14 @@ def _writer(url: str, writer: int, start_at: float) -> int:
             for i in range(PER_MERGE)
         ]
         ds.merge_records(batch)
-        api.set_dataset_tags(ds.dataset_id, {f"writer-{writer}": str(m)})
+        el.set_dataset_tags(ds.dataset_id, {f"writer-{writer}": str(m)})
     return writer
 
 
 @pytest.mark.slow
 def test_concurrent_writers_on_one_dataset_lose_nothing(db_url: str) -> None:
-    api.set_tracking_uri(db_url)
-    api.create_dataset("shared")
+    el.set_tracking_uri(db_url)
+    el.create_dataset("shared")
     start_at = time.time() + 2.0
     with ProcessPoolExecutor(WRITERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         done = [
@@ -38,7 +38,7 @@ def test_concurrent_writers_on_one_dataset_lose_nothing(db_url: str) -> None:
             for f in [pool.submit(_writer, db_url, w, start_at) for w in range(WRITERS)]
         ]
     assert sorted(done) == list(range(WRITERS))
-    ds = api.get_dataset(name="shared")
+    ds = el.get_dataset(name="shared")
     assert ds.num_records == WRITERS * MERGES * PER_MERGE
     assert len(ds.to_df()) == WRITERS * MERGES * PER_MERGE
     history = ds.history()

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import api
-from api import (
+import evalledger as el
+from evalledger import (
     DatasetRecordSource,
     DatasetRecordSourceType,
     create_dataset,
@@ -29,7 +29,7 @@ Q = {"q": "What is 2 + 2?"}
 @pytest.fixture
 def uri(db_url: str) -> str:
     """Track into this test's database; first use creates the Default experiment."""
-    api.set_tracking_uri(db_url)
+    el.set_tracking_uri(db_url)
     search_experiments()
     return db_url
 
@@ -123,15 +123,12 @@ def test_the_first_source_of_a_record_is_kept(uri: str) -> None:
     assert record.source.source_data == {"source_id": "doc-1"}
 
 
-def test_an_update_keeps_created_fields_and_moves_last_update_fields(
-    uri: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("EVALLEDGER_USER", "alice")
-    ds = create_dataset("m")
+def test_an_update_keeps_created_fields_and_moves_last_update_fields(uri: str) -> None:
+    ds = el.Client(uri, user="alice").create_dataset("m")
     ds.merge_records([{"inputs": Q, "outputs": "a"}])
     before = only_record(ds)
     time.sleep(0.005)
-    monkeypatch.setenv("EVALLEDGER_USER", "bob")
+    ds = el.Client(uri, user="bob").get_dataset(dataset_id=ds.dataset_id)
     ds.merge_records([{"inputs": Q, "outputs": "b"}])
     after = only_record(ds)
     assert after.dataset_record_id == before.dataset_record_id

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import api
-from api import create_dataset, delete_dataset_tag, get_dataset, search_experiments
-from ledger import EventStore, create_engine, upgrade
-from projections import fold
-from projections.schema import PROJECTION_TABLES
+import evalledger as el
+from evalledger import create_dataset, delete_dataset_tag, get_dataset, search_experiments
+from evalledger.ledger import EventStore, create_engine
+from evalledger.migrations.runner import upgrade
+from evalledger.projections import fold
+from evalledger.projections.schema import PROJECTION_TABLES
 
 PROPERTY_SETTINGS = settings(
     max_examples=25,
@@ -102,7 +103,7 @@ operations = st.lists(
 @pytest.fixture
 def uri(db_url: str) -> str:
     """Track into this test's database; first use creates the Default experiment."""
-    api.set_tracking_uri(db_url)
+    el.set_tracking_uri(db_url)
     search_experiments()
     return db_url
 
@@ -174,7 +175,7 @@ def run(dataset: Any, operation: tuple[str, Any]) -> bool:
         chosen = [ids[i % len(ids)] for i in arg] if ids else []
         dataset.delete_records([*chosen, "dr-" + "0" * 32])
     elif kind == "set_tags":
-        api.set_dataset_tags(dataset.dataset_id, arg)
+        el.set_dataset_tags(dataset.dataset_id, arg)
     else:
         keys = sorted(get_dataset(dataset_id=dataset.dataset_id).tags)
         if not keys:

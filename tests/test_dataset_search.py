@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import api
-from api import (
+import evalledger as el
+from evalledger import (
     create_dataset,
     create_experiment,
     delete_dataset,
@@ -22,7 +22,7 @@ from api import (
 @pytest.fixture
 def uri(db_url: str) -> str:
     """Track into this test's database; first use creates the Default experiment."""
-    api.set_tracking_uri(db_url)
+    el.set_tracking_uri(db_url)
     search_experiments()
     return db_url
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import api
-from api import (
+import evalledger as el
+from evalledger import (
     add_dataset_to_experiments,
     create_dataset,
     create_experiment,
@@ -44,7 +44,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 @pytest.fixture
 def uri(db_url: str) -> str:
     """Track into this test's database; first use creates the Default experiment."""
-    api.set_tracking_uri(db_url)
+    el.set_tracking_uri(db_url)
     search_experiments()
     return db_url
 

@@ -1,4 +1,4 @@
-"""api.filters: the filter-string grammar, order_by, and the SQL it compiles to on each backend."""
+"""el.filters: the filter-string grammar, order_by, and the SQL it compiles to on each backend."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.dialects.mysql.mariadb import MariaDBDialect
 
-from api.filters import (
+from evalledger.ledger import create_engine
+from evalledger.ledger.errors import InvalidParameter
+from evalledger.ledger.testing import fresh_database
+from evalledger.query.filters import (
     And,
     Comparison,
     Field,
@@ -21,9 +24,6 @@ from api.filters import (
     parse_filter,
     parse_order_by,
 )
-from ledger import create_engine
-from ledger.errors import InvalidParameter
-from ledger.testing import fresh_database
 
 BACKENDS = [
     b.strip()

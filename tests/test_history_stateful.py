@@ -18,9 +18,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-import api
-from api.tracking import store_for
-from projections.rebuild import check_projections
+import evalledger as el
+from evalledger.fluent import default_client
+from evalledger.projections.rebuild import check_projections
 
 QUESTIONS = [f"q{i}" for i in range(6)]
 record_st = st.fixed_dictionaries(
@@ -51,7 +51,7 @@ def replay_cut(dataset_id: str, version: int) -> tuple[dict[str, Content], dict[
     """An independent fold of the dataset's events up to `version`: records and tags."""
     records: dict[str, Content] = {}
     tags: dict[str, str] = {}
-    for event in store_for().read_stream(dataset_id):
+    for event in default_client().store.read_stream(dataset_id):
         p = event.payload
         if p["dataset_version"] > version:
             break
@@ -69,7 +69,7 @@ def replay_cut(dataset_id: str, version: int) -> tuple[dict[str, Content], dict[
 
 
 def snapshot_state(name: str, version: int) -> tuple[dict[str, Content], dict[str, str]]:
-    snap = api.get_dataset(name=name, version=version)
+    snap = el.get_dataset(name=name, version=version)
     return {r.dataset_record_id: _content(r) for r in snap.records}, snap.tags
 
 
@@ -77,7 +77,7 @@ class DatasetHistory(RuleBasedStateMachine):
     @initialize()
     def create(self) -> None:
         self.name = f"h-{uuid.uuid4().hex[:10]}"
-        self.ds = api.create_dataset(self.name, tags={"origin": "test"})
+        self.ds = el.create_dataset(self.name, tags={"origin": "test"})
 
     @rule(batch=st.lists(record_st, min_size=1, max_size=4))
     def merge(self, batch: list[dict]) -> None:
@@ -91,16 +91,16 @@ class DatasetHistory(RuleBasedStateMachine):
 
     @rule(key=st.sampled_from(["stage", "owner"]), value=st.sampled_from(["a", "b"]))
     def set_tag(self, key: str, value: str) -> None:
-        api.set_dataset_tags(self.ds.dataset_id, {key: value})
+        el.set_dataset_tags(self.ds.dataset_id, {key: value})
 
     @rule(key=st.sampled_from(["stage", "origin"]))
     def delete_tag(self, key: str) -> None:
-        api.delete_dataset_tag(self.ds.dataset_id, key)
+        el.delete_dataset_tag(self.ds.dataset_id, key)
 
     @rule(data=st.data())
     def restore(self, data: st.DataObject) -> None:
         target = data.draw(st.integers(0, self.ds.version))
-        expected = api.get_dataset(name=self.name, version=target)
+        expected = el.get_dataset(name=self.name, version=target)
         self.ds.restore(target)
         assert self.ds.digest == expected.digest
         assert snapshot_state(self.name, self.ds.version) == snapshot_state(self.name, target)
@@ -109,7 +109,7 @@ class DatasetHistory(RuleBasedStateMachine):
     def label(self, data: st.DataObject, label: str) -> None:
         version = data.draw(st.integers(0, self.ds.version))
         self.ds.label_version(label, version)
-        assert api.get_dataset(name=self.name, version=label).version == version
+        assert el.get_dataset(name=self.name, version=label).version == version
 
     @invariant()
     def every_version_equals_a_replay_cut_there(self) -> None:
@@ -133,7 +133,7 @@ class DatasetHistory(RuleBasedStateMachine):
 
 @pytest.mark.slow
 def test_history_invariants_hold_for_random_operations(db_url: str) -> None:
-    api.set_tracking_uri(db_url)
+    el.set_tracking_uri(db_url)
     run_state_machine_as_test(
         DatasetHistory,
         settings=settings(
@@ -143,4 +143,4 @@ def test_history_invariants_hold_for_random_operations(db_url: str) -> None:
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    assert check_projections(store_for()).ok
+    assert check_projections(default_client().store).ok

@@ -7,7 +7,7 @@ import math
 import pytest
 import sqlalchemy as sa
 
-from ledger import (
+from evalledger.ledger import (
     ANY,
     NO_STREAM,
     ConcurrencyConflict,
@@ -15,7 +15,7 @@ from ledger import (
     InvalidParameter,
     NewEvent,
 )
-from ledger.schema import events
+from evalledger.ledger.schema import events
 
 
 def _count(store: EventStore) -> int:
@@ -124,9 +124,8 @@ def test_unicode_and_large_payloads_round_trip(store: EventStore) -> None:
     assert store.read_stream("s-1")[0].payload == payload
 
 
-def test_metadata_records_user_time_and_commit(store: EventStore, monkeypatch) -> None:
-    monkeypatch.setenv("EVALLEDGER_USER", "alice")
-    with store.transaction() as tx:
+def test_metadata_records_user_time_and_commit(store: EventStore) -> None:
+    with store.transaction(user="alice") as tx:
         tx.append("s-1", _events(2), NO_STREAM)
         tx.append("s-2", _events(1), NO_STREAM, metadata={"operation": "CREATE"})
     stored = store.read_all()
@@ -134,6 +133,12 @@ def test_metadata_records_user_time_and_commit(store: EventStore, monkeypatch) -
     assert len({e.metadata["commit_id"] for e in stored}) == 1
     assert stored[2].metadata["operation"] == "CREATE"
     assert all(e.metadata["time_ms"] == e.recorded_at for e in stored)
+
+
+def test_the_ledger_records_no_user_it_was_not_given(store: EventStore, monkeypatch) -> None:
+    monkeypatch.setenv("EVALLEDGER_USER", "alice")
+    store.append("s-1", _events(1), NO_STREAM)
+    assert "user" not in store.read_all()[0].metadata
 
 
 def test_a_transaction_that_raises_appends_nothing(store: EventStore) -> None:

@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from ledger import NO_STREAM, EventStore, NewEvent, create_engine, verify_chain
+from evalledger.ledger import NO_STREAM, EventStore, NewEvent, create_engine, verify_chain
 
 WRITERS, BATCHES, BATCH_SIZE = 2, 12, 500
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from api.cli import main
-from ledger import NO_STREAM, EventStore, NewEvent, verify_chain
-from ledger.schema import events, ledger_head
+from evalledger.cli.main import main
+from evalledger.ledger import NO_STREAM, EventStore, NewEvent, verify_chain
+from evalledger.ledger.schema import events, ledger_head
 
 _DROP_TRIGGERS = {
     "sqlite": ["DROP TRIGGER events_no_update", "DROP TRIGGER events_no_delete"],

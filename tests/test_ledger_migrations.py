@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from api import tracking
-from api.cli import main
-from ledger import LedgerError, NewEvent, create_engine, ensure_current
-from ledger.migrate import current_revision, head_revision
-from migrations.metadata import target_metadata
+from evalledger import Client, tracking
+from evalledger.cli.main import main
+from evalledger.ledger import LedgerError, NewEvent, create_engine
+from evalledger.migrations.metadata import target_metadata
+from evalledger.migrations.runner import current_revision, ensure_current, head_revision
 
 
 def test_tables_in_code_equal_what_the_migrations_build(engine: sa.Engine) -> None:
@@ -44,7 +44,7 @@ def test_two_processes_upgrading_a_fresh_database_both_succeed(fresh_url: str) -
 
 
 def test_first_use_upgrades_automatically(fresh_url: str) -> None:
-    store = tracking.store_for(fresh_url)
+    store = Client(fresh_url).store
     assert current_revision(store.engine) == head_revision()
     store.append("s", [NewEvent("Thing", {})], "any")
 
@@ -52,7 +52,7 @@ def test_first_use_upgrades_automatically(fresh_url: str) -> None:
 def test_auto_migrate_can_be_turned_off(fresh_url: str, monkeypatch) -> None:
     monkeypatch.setenv("EVALLEDGER_AUTO_MIGRATE", "0")
     with pytest.raises(LedgerError, match="evalledger db upgrade"):
-        tracking.store_for(fresh_url)
+        _ = Client(fresh_url).store
     engine = create_engine(fresh_url)
     assert current_revision(engine) is None
     engine.dispose()
@@ -67,7 +67,7 @@ def test_cli_db_upgrade(fresh_url: str, capsys) -> None:
 
 
 def test_in_memory_sqlite_works_end_to_end() -> None:
-    store = tracking.store_for("sqlite://")
+    store = Client("sqlite://").store
     store.append("s", [NewEvent("Thing", {"x": 1})], "no stream")
     assert store.read_stream("s")[0].payload == {"x": 1}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ledger import NO_STREAM, EventStore, NewEvent, UpcasterRegistry, verify_chain
-from ledger.schema import events, ledger_head
+from evalledger.ledger import NO_STREAM, EventStore, NewEvent, UpcasterRegistry, verify_chain
+from evalledger.ledger.schema import events, ledger_head
 
 GOLDEN = Path(__file__).parent / "golden" / "records_merged_v1.json"
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.records import (
+from evalledger.datasets.records import (
     MISSING,
     DatasetRecordSource,
     DatasetRecordSourceType,
@@ -32,9 +32,9 @@ from api.records import (
     record_ids,
     source_id,
 )
-from ledger.encoding import canonical_bytes
-from ledger.errors import InvalidParameter
-from projections import digest
+from evalledger.ledger.encoding import canonical_bytes
+from evalledger.ledger.errors import InvalidParameter
+from evalledger.projections import digest
 
 T = DatasetRecordSourceType
 GOOD = {"inputs": {"q": "ok"}}

@@ -1,4 +1,4 @@
-"""The trace demo (api.demo_traces): runs end to end, twice, and says so when the fixture
+"""The trace demo (el.demo_traces): runs end to end, twice, and says so when the fixture
 is missing."""
 
 from __future__ import annotations
@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-import api
-from api.demo_traces import FIXTURE, run_trace_demo
+import evalledger as el
+from evalledger.demo.traces import FIXTURE, run_trace_demo
 
 
 def test_the_trace_demo_runs_twice(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    api.set_tracking_uri(db_url)
-    run_trace_demo()
+    client = el.Client(db_url)
+    run_trace_demo(client)
     first = capsys.readouterr().out
     assert "30 traces, 30 new" in first
     assert "17 traces" in first
     assert "merged 17 traces: 17 added, 0 updated" in first
     assert re.search(r"correlation\(total_tokens, quality_score\) = [+-]\d\.\d{3}", first)
-    run_trace_demo()
+    run_trace_demo(client)
     second = capsys.readouterr().out
     assert "30 traces, 0 new" in second
     assert "merged 17 traces: 0 added, 0 updated" in second
@@ -31,6 +31,6 @@ def test_the_trace_demo_runs_twice(db_url: str, capsys: pytest.CaptureFixture[st
 def test_a_missing_fixture_is_a_clear_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    api.set_tracking_uri(f"sqlite:///{tmp_path / 'demo.db'}")
-    run_trace_demo(tmp_path / "nowhere.jsonl")
+    client = el.Client(f"sqlite:///{tmp_path / 'demo.db'}")
+    run_trace_demo(client, tmp_path / "nowhere.jsonl")
     assert "the trace fixture is missing" in capsys.readouterr().out

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import api
-from api import (
+import evalledger as el
+from evalledger import (
     Trace,
     create_dataset,
     create_experiment,
@@ -28,11 +28,11 @@ from api import (
     search_traces,
     set_trace_tag,
 )
-from api.tracking import store_for
-from projections.rebuild import check_projections, rebuild
-from projections.traces_fold import time_ms
+from evalledger.fluent import default_client
+from evalledger.projections.rebuild import check_projections, rebuild
+from evalledger.projections.traces_fold import time_ms
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared/fixtures/mlflow_traces.jsonl"
+FIXTURE = Path(__file__).resolve().parent / "fixtures/mlflow_traces.jsonl"
 LINES = FIXTURE.read_text().splitlines()
 RAW = [json.loads(line) for line in LINES]
 BY_ID = {t["info"]["trace_id"]: t for t in RAW}
@@ -53,7 +53,7 @@ DF_COLUMNS = [
 
 @pytest.fixture
 def uri(db_url: str) -> str:
-    api.set_tracking_uri(db_url)
+    el.set_tracking_uri(db_url)
     search_experiments()
     return db_url
 
@@ -64,7 +64,7 @@ def imported(uri: str) -> list[str]:
 
 
 def event_count() -> int:
-    with store_for().engine.connect() as conn:
+    with default_client().store.engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar_one()
 
 
@@ -567,10 +567,10 @@ def test_trace_projections_equal_a_fresh_replay(imported: list[str]) -> None:
     delete_trace_tag(imported[1], "k")
     log_expectation(imported[0], "expected_answer", "new")
     log_feedback(imported[2], "helpful", True)
-    report = check_projections(store_for())
+    report = check_projections(default_client().store)
     assert report.ok, report.difference
     before = search_traces(extract_fields=["tags.k"])
-    rebuild(store_for())
+    rebuild(default_client().store)
     after = search_traces(extract_fields=["tags.k"])
     pd.testing.assert_frame_equal(before, after)
     assert [a.valid for a in get_trace(imported[0]).info.assessments] == [False, True, True]

@@ -1,4 +1,4 @@
-"""api.transfer: export/import round trips, foreign files, bad rows, batching, progress."""
+"""el.transfer: export/import round trips, foreign files, bad rows, batching, progress."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from api import create_dataset, get_dataset, set_tracking_uri
-from api.errors import InvalidParameter, ResourceNotFound
-from api.transfer import (
+from evalledger import create_dataset, get_dataset, set_tracking_uri
+from evalledger.datasets.transfer import (
     EXPORT_COLUMNS,
     export_dataset,
     format_for,
@@ -24,6 +23,8 @@ from api.transfer import (
     read_records,
     validate_batch,
 )
+from evalledger.errors import InvalidParameter, ResourceNotFound
+from evalledger.fluent import default_client
 
 FORMATS = ["jsonl", "csv", "parquet"]
 
@@ -102,7 +103,7 @@ def source_ds(db_url: str) -> Any:
 def test_round_trip_keeps_digest_and_content(source_ds: Any, tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"out.{fmt}"
     assert export_dataset(source_ds, path, fmt) == len(AWKWARD)
-    result = import_records("copy", path)
+    result = import_records(default_client().session, "copy", path)
     copy = result.dataset
     assert result.created and result.records == len(AWKWARD)
     assert (result.added, result.updated, result.batches) == (len(AWKWARD), 0, 1)
@@ -123,7 +124,7 @@ def test_round_trip_keeps_digest_and_content(source_ds: Any, tmp_path: Path, fmt
     assert type(ints.outputs) is int
 
     # importing the same file again dedupes: nothing new, nothing changed
-    again = import_records("copy", path)
+    again = import_records(default_client().session, "copy", path)
     assert not again.created and (again.added, again.updated) == (0, 0)
     assert again.dataset.digest == source_ds.digest
 
@@ -166,14 +167,17 @@ def test_export_of_a_snapshot_and_an_empty_dataset(db_url: str, tmp_path: Path) 
     ds = create_dataset("versions")
     for fmt in FORMATS:  # an empty dataset exports to a file that imports to nothing
         export_dataset(ds, tmp_path / f"empty.{fmt}")
-        result = import_records(f"empty_{fmt}", tmp_path / f"empty.{fmt}")
+        result = import_records(default_client().session, f"empty_{fmt}", tmp_path / f"empty.{fmt}")
         assert result.created and result.records == 0 and result.dataset.num_records == 0
         assert result.dataset.digest == ds.digest
     ds.merge_records([{"inputs": {"q": 1}}])
     ds.merge_records([{"inputs": {"q": 2}}])
     old = get_dataset(name="versions", version=1)
     assert export_dataset(old, tmp_path / "v1.jsonl") == 1
-    assert import_records("v1", tmp_path / "v1.jsonl").dataset.digest == old.digest
+    assert (
+        import_records(default_client().session, "v1", tmp_path / "v1.jsonl").dataset.digest
+        == old.digest
+    )
 
 
 def test_failed_export_leaves_no_file(db_url: str, tmp_path: Path) -> None:
@@ -215,13 +219,13 @@ def test_foreign_files_import(db_url: str, tmp_path: Path) -> None:
     )
     digests = set()
     for i, path in enumerate([jsonl, csv, parquet_strings]):
-        ds = import_records(f"foreign{i}", path).dataset
+        ds = import_records(default_client().session, f"foreign{i}", path).dataset
         assert [r.inputs for r in ds.records] == [{"q": "a"}, {"q": "b"}]
         assert [r.expectations for r in ds.records] == [{"x": 1}, {}]
         assert [r.source_type for r in ds.records] == ["HUMAN", "CODE"]
         digests.add(ds.digest)
     assert len(digests) == 1
-    native = import_records("native", parquet_native).dataset
+    native = import_records(default_client().session, "native", parquet_native).dataset
     assert [r.inputs for r in native.records] == [{"q": "a"}, {"q": "b"}]
 
 
@@ -325,14 +329,14 @@ def test_a_bad_row_in_a_later_batch_writes_nothing(db_url: str, tmp_path: Path) 
     lines = [orjson.dumps({"inputs": {"i": i}}).decode() for i in range(5)]
     path.write_text("\n".join([*lines, '{"inputs": {"i": 5}, "outputs": NaN}']) + "\n")
     with pytest.raises(InvalidParameter, match="line 6: not valid JSON"):
-        import_records("new", path, batch_size=2)
+        import_records(default_client().session, "new", path, batch_size=2)
     with pytest.raises(ResourceNotFound):
         get_dataset(name="new")  # not even created
 
     ds = create_dataset("existing")
     path.write_text("\n".join([*lines, '{"inputs": {"i": 5}, "expectations": 3}']) + "\n")
     with pytest.raises(InvalidParameter, match="line 6: field 'expectations'"):
-        import_records("existing", path, batch_size=2)
+        import_records(default_client().session, "existing", path, batch_size=2)
     assert get_dataset(name="existing").version == ds.version == 0
 
 
@@ -343,7 +347,12 @@ def test_batches_are_versions_and_progress_is_reported(db_url: str, tmp_path: Pa
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     calls: list[tuple[str, int, int]] = []
     result = import_records(
-        "batched", path, batch_size=4, experiment_id="0", progress=lambda *a: calls.append(a)
+        default_client().session,
+        "batched",
+        path,
+        batch_size=4,
+        experiment_id="0",
+        progress=lambda *a: calls.append(a),
     )
     # batch 1 adds i=0..3; batch 2 (i=0, 1 again) updates their tags
     assert (result.records, result.added, result.updated, result.batches) == (6, 4, 2, 2)
@@ -358,8 +367,8 @@ def test_batches_are_versions_and_progress_is_reported(db_url: str, tmp_path: Pa
 
 def test_progress_bar_draws_on_a_terminal(db_url: str, tmp_path: Path) -> None:
     """The bar the CLI uses, forced on: it draws both phases and ends its lines."""
-    from api.cli import _PhasedProgress
-    from api.progress import ProgressBar
+    from evalledger.cli.main import _PhasedProgress
+    from evalledger.cli.progress import ProgressBar
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -377,7 +386,7 @@ def test_progress_bar_draws_on_a_terminal(db_url: str, tmp_path: Path) -> None:
     old, sys.stderr = sys.stderr, stream
     try:
         with _PhasedProgress({"checking": "checking", "importing": "importing"}) as progress:
-            import_records("bar", path, progress=progress)
+            import_records(default_client().session, "bar", path, progress=progress)
     finally:
         sys.stderr = old
     text = stream.getvalue()

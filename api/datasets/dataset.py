@@ -1,0 +1,298 @@
+"""EvaluationDataset: a handle on one dataset, live or a snapshot (API.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from evalledger.datasets import commands, reads
+from evalledger.datasets.entities import DatasetRecord, cached_source, record_from_row
+from evalledger.datasets.from_traces import records_from_any
+from evalledger.datasets.history import (
+    DatasetDiff,
+    diff,
+    history_frame,
+    provenance_frame,
+    record_history_frame,
+)
+from evalledger.datasets.labels import check_label, labels_at
+from evalledger.datasets.records import (
+    DatasetRecordSource,
+    normalize_records,
+    profile_json,
+    schema_of,
+)
+from evalledger.ledger import InvalidParameter, ReadOnlySnapshot, ResourceNotFound
+from evalledger.ledger.memory import gc_paused
+from evalledger.session import Session
+from evalledger.validation import check_tags, to_ms
+
+_FRAME_CHUNK = 20_000
+
+#: to_df() columns, exactly MLflow's, in MLflow's order.
+DF_COLUMNS = [
+    "inputs",
+    "outputs",
+    "expectations",
+    "tags",
+    "source_type",
+    "source_id",
+    "source",
+    "created_time",
+    "dataset_record_id",
+]
+
+
+class EvaluationDataset:
+    """A dataset, current (writable) or a read-only snapshot of one version."""
+
+    def __init__(
+        self, session: Session, view: reads.DatasetView, *, snapshot: bool = False
+    ) -> None:
+        self._session = session
+        self._snapshot = snapshot
+        self._records: list[DatasetRecord] | None = None
+        self._schema: str | None = None
+        self._load(view)
+
+    def _load(self, view: reads.DatasetView) -> None:
+        self._view = view
+        self._records = None
+        self._schema = None
+
+    # -- attributes -------------------------------------------------------------------
+    @property
+    def dataset_id(self) -> str:
+        return self._view.dataset_id
+
+    @property
+    def name(self) -> str:
+        return self._view.name
+
+    @property
+    def version(self) -> int:
+        return self._view.version
+
+    @property
+    def digest(self) -> str:
+        return self._view.digest
+
+    @property
+    def created_time(self) -> int:
+        return self._view.created_time
+
+    @property
+    def last_update_time(self) -> int:
+        return self._view.last_update_time
+
+    @property
+    def created_by(self) -> str:
+        return self._view.created_by
+
+    @property
+    def last_updated_by(self) -> str:
+        return self._view.last_updated_by
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._view.tags)
+
+    @property
+    def experiment_ids(self) -> list[str]:
+        return list(self._view.experiment_ids)
+
+    @property
+    def is_snapshot(self) -> bool:
+        return self._snapshot
+
+    @property
+    def num_records(self) -> int:
+        return self._view.num_records
+
+    @property
+    def profile(self) -> str:
+        """JSON: num_records and the count of records per source type."""
+        return profile_json(self._view.num_records, self._view.source_counts)
+
+    @property
+    def schema(self) -> str:
+        """JSON: the field types of inputs, outputs and expectations over all records."""
+        if self._schema is None:
+            self._schema = schema_of(self.records)
+        return self._schema
+
+    @property
+    def records(self) -> list[DatasetRecord]:
+        if self._records is None:
+            self._records = self._read_records()
+        return self._records
+
+    def _record_version(self) -> int | None:
+        return self._view.version if self._snapshot else None
+
+    def _read_records(self) -> list[DatasetRecord]:
+        with gc_paused():
+            return self._decode_records()
+
+    def _decode_records(self) -> list[DatasetRecord]:
+        with self._session.connect() as conn:
+            rows = reads.record_rows(conn, self.dataset_id, self._record_version())
+        sources: dict[Any, Any] = {}
+        return [
+            record_from_row(self.dataset_id, row, body, sources)
+            for row, body in zip(rows, reads.decode_bodies(rows), strict=True)
+        ]
+
+    def to_df(self) -> pd.DataFrame:
+        """The records as a DataFrame with MLflow's columns, in creation order."""
+        with gc_paused():
+            return self._frame()
+
+    def _frame(self) -> pd.DataFrame:
+        columns: dict[str, list[Any]] = {name: [] for name in DF_COLUMNS}
+        sources: dict[Any, DatasetRecordSource] = {}
+        query = reads.records_query(self.dataset_id, self._record_version(), reads.FRAME_COLUMNS)
+        with self._session.connect() as conn:
+            result = conn.execution_options(yield_per=_FRAME_CHUNK).execute(query)
+            for rows in result.partitions():
+                # decoded chunk by chunk: the raw rows of a large dataset never all coexist
+                bodies = reads.decode_bodies(rows)
+                columns["inputs"] += [b["inputs"] for b in bodies]
+                columns["outputs"] += [b["outputs"] for b in bodies]
+                columns["expectations"] += [b["expectations"] for b in bodies]
+                columns["tags"] += [b["tags"] for b in bodies]
+                columns["source"] += [cached_source(b["source"], sources) for b in bodies]
+                columns["source_type"] += [r.source_type for r in rows]
+                columns["source_id"] += [r.source_id for r in rows]
+                columns["created_time"] += [r.created_time for r in rows]
+                columns["dataset_record_id"] += [r.record_id for r in rows]
+        return pd.DataFrame(
+            {
+                name: pd.Series(values, dtype="int64" if name == "created_time" else object)
+                for name, values in columns.items()
+            },
+            columns=DF_COLUMNS,
+        )
+
+    # -- writes -----------------------------------------------------------------------
+    def _writable(self, action: str) -> None:
+        if self._snapshot:
+            raise ReadOnlySnapshot(
+                f"dataset {self.name!r} version {self.version} is a read-only snapshot: "
+                f"{action} on the current dataset (get_dataset without version/as_of)"
+            )
+
+    def _refresh(self) -> None:
+        with self._session.connect() as conn:
+            view = reads.current(conn, dataset_id=self.dataset_id, include_deleted=True)
+        if view is not None:
+            self._load(view)
+
+    def merge_records(self, records: Any) -> EvaluationDataset:
+        """Merge records (dicts, a DataFrame, traces); one atomic commit. Returns self."""
+        self._writable("merge_records")
+
+        incoming = normalize_records(records_from_any(records))
+        commands.merge(self._session, self.dataset_id, incoming)
+        self._refresh()
+        return self
+
+    def delete_records(self, record_ids: list[str]) -> int:
+        """Delete records by id; returns how many were deleted."""
+        self._writable("delete_records")
+        count = commands.delete_records(
+            self._session, self.dataset_id, commands.check_record_ids(record_ids)
+        )
+        self._refresh()
+        return count
+
+    def set_tags(self, tags: dict[str, Any]) -> EvaluationDataset:
+
+        self._writable("set_tags")
+        commands.set_tags(self._session, self.dataset_id, check_tags(tags))
+        self._refresh()
+        return self
+
+    # -- history ----------------------------------------------------------------------
+    def _upper(self) -> int | None:
+        return self._view.version if self._snapshot else None
+
+    def history(self) -> pd.DataFrame:
+        """One row per version: version, timestamp (UTC), user, operation, counts, digest."""
+
+        with self._session.connect() as conn:
+            return history_frame(conn, self.dataset_id, self._upper())
+
+    def diff(self, from_version: int, to_version: int | None = None) -> DatasetDiff:
+        """Records added, removed and changed (with the JSON paths) between two versions."""
+
+        for v in (from_version, to_version):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+                raise InvalidParameter(f"versions are ints, got {v!r}")
+        with self._session.connect() as conn:
+            latest = self._upper()
+            if latest is None:
+                view = reads.current(conn, dataset_id=self.dataset_id, include_deleted=True)
+                latest = self.version if view is None else view.version
+            target = latest if to_version is None else to_version
+            if self._snapshot and max(from_version, target) > latest:
+                raise ResourceNotFound(
+                    f"snapshot at version {latest} cannot see version {max(from_version, target)}"
+                )
+            return diff(conn, self.dataset_id, from_version, target)
+
+    def restore(self, version: int) -> EvaluationDataset:
+        """Make a new version whose content equals `version`'s. Nothing is erased."""
+        self._writable("restore")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise InvalidParameter(f"version must be an int, got {version!r}")
+        commands.restore(self._session, self.dataset_id, version)
+        self._refresh()
+        return self
+
+    def label_version(self, label: str, version: int | None = None) -> int:
+        """Point a label (e.g. "golden-v3") at a version, default the latest; returns it."""
+
+        self._writable("label_version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise InvalidParameter(f"version must be an int, got {version!r}")
+        return commands.label(self._session, self.dataset_id, check_label(label), version)
+
+    def version_labels(self, as_of: Any = None) -> dict[str, int]:
+        """Which version each label points to now, or pointed to at an instant."""
+
+        at = None if as_of is None else to_ms(as_of)
+        if self._snapshot:
+            at = self.last_update_time if at is None else min(at, self.last_update_time)
+        with self._session.connect() as conn:
+            return labels_at(conn, self.dataset_id, at)
+
+    def record_history(self, record_id: str) -> pd.DataFrame:
+        """Every change of one record: version, timestamp, user, operation, before, after."""
+
+        with self._session.connect() as conn:
+            return record_history_frame(conn, self.dataset_id, record_id, self._upper())
+
+    def provenance(self) -> pd.DataFrame:
+        """Counts of records by source type, with the trace ids of TRACE records."""
+
+        return provenance_frame(self.records)
+
+    def __repr__(self) -> str:
+        kind = "snapshot " if self._snapshot else ""
+        return (
+            f"<EvaluationDataset {kind}{self.name!r} id={self.dataset_id} version={self.version} "
+            f"records={self.num_records}>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, EvaluationDataset)
+            and self.dataset_id == other.dataset_id
+            and self.version == other.version
+            and self._snapshot == other._snapshot
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.dataset_id, self.version))

@@ -1,0 +1,766 @@
+"""Dataset records as pure values: validation, source inference, dedupe/merge, digest, schema.
+
+Nothing here touches a database; the dataset layer calls these functions (API.md §4, §6).
+
+Choices (where API.md and MLflow leave room):
+
+- ``normalize_records`` accepts a list (or tuple) of dicts or a pandas DataFrame. Allowed
+  top-level keys are ``inputs``, ``outputs``, ``expectations``, ``tags`` and ``source``.
+  The read-only columns of ``to_df()`` (``source_type``, ``source_id``, ``created_time``,
+  ``dataset_record_id``, ``last_update_time``, ``created_by``, ``last_updated_by``) are
+  tolerated and ignored, so ``ds.merge_records(other.to_df())`` works; provenance comes
+  from the ``source`` column only. Any other key is an error.
+- ``expectations``, ``tags`` and ``source`` set to None mean "absent" (as MLflow's
+  ``record.get(...)``). ``outputs=None`` in a dict is an explicit null that replaces old
+  outputs; in a DataFrame a None/NaN cell of any optional column (outputs too) is "absent",
+  while a missing ``inputs`` cell is an error.
+- Values are not deep-copied: a RecordInput holds the caller's objects (top-level dicts are
+  copied only when they are dict subclasses). Tuples are accepted as JSON arrays.
+- Errors name the record by its position in the batch (0-based; DataFrame rows by position,
+  not by index label) and the field path, e.g. ``record 3: field 'inputs.q': ...``.
+- Source inference (MLflow's rule): an explicit source wins; truthy ``expectations`` gives
+  HUMAN; absent or empty ``expectations`` gives CODE. Both with ``source_data == {}``.
+- Schema: per field, the type of the first non-null value in creation order, except that
+  ``integer`` widens to ``float`` when a later record has a float; a field only ever null
+  is ``"null"``. Dict outputs contribute their fields; any other non-null output is typed
+  under the pseudo-field ``"output"`` (mirroring trace inputs becoming ``{"input": v}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from itertools import repeat
+from typing import Any, NoReturn
+
+import orjson
+
+from evalledger.ledger.errors import InvalidParameter
+from evalledger.ledger.ids import uuid7_hex
+from evalledger.ledger.memory import gc_paused
+from evalledger.projections import digest
+
+__all__ = [
+    "MISSING",
+    "DatasetRecordSource",
+    "DatasetRecordSourceType",
+    "RecordInput",
+    "RecordState",
+    "compute_profile",
+    "compute_schema",
+    "dataset_digest",
+    "infer_source",
+    "inputs_hash",
+    "inputs_key",
+    "merge_batch",
+    "merge_into",
+    "new_record_id",
+    "normalize_records",
+    "profile_json",
+    "record_content",
+    "record_hash",
+    "record_ids",
+    "schema_of",
+    "source_id",
+]
+
+_SORT = orjson.OPT_SORT_KEYS
+_MIN_INT = -(2**63)
+_MAX_INT = 2**63 - 1
+_FIELDS = ("inputs", "outputs", "expectations", "tags", "source")
+_IGNORED = frozenset(
+    (
+        "source_type",
+        "source_id",
+        "created_time",
+        "dataset_record_id",
+        "last_update_time",
+        "created_by",
+        "last_updated_by",
+    )
+)
+_KNOWN = frozenset(_FIELDS) | _IGNORED
+_JSON_TYPES = "use str, int, float, bool, None, list or dict"
+SCHEMA_VERSION = "1.0"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class DatasetRecordSourceType(StrEnum):
+    """Where a record came from (MLflow's DatasetRecordSourceType)."""
+
+    TRACE = "TRACE"
+    HUMAN = "HUMAN"
+    DOCUMENT = "DOCUMENT"
+    CODE = "CODE"
+    UNSPECIFIED = "UNSPECIFIED"
+
+    @classmethod
+    def parse(cls, value: Any, where: str = "source_type") -> DatasetRecordSourceType:
+        """A member from a member or a case-insensitive name; InvalidParameter otherwise."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            member = cls.__members__.get(value.strip().upper())
+            if member is not None:
+                return member
+        names = ", ".join(cls.__members__)
+        raise InvalidParameter(f"{where}: unknown source type {value!r} (expected one of {names})")
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRecordSource:
+    """A record's provenance: ``{"source_type": "HUMAN", "source_data": {...}}``."""
+
+    source_type: DatasetRecordSourceType
+    source_data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The MLflow dict shape (a fresh dict; source_data is copied)."""
+        return {"source_type": self.source_type.value, "source_data": dict(self.source_data)}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "source") -> DatasetRecordSource:
+        """Parse and validate the MLflow dict shape (or pass a DatasetRecordSource through)."""
+        return _parse_source(data, "", where)
+
+
+_HUMAN = DatasetRecordSource(DatasetRecordSourceType.HUMAN, {})
+_CODE = DatasetRecordSource(DatasetRecordSourceType.CODE, {})
+
+
+def _parse_source(value: Any, prefix: str, path: str) -> DatasetRecordSource:
+    """Validate a dict or DatasetRecordSource; errors read ``{prefix}field '{path}...'``."""
+    if isinstance(value, DatasetRecordSource):
+        raw_type, data = value.source_type, value.source_data
+    elif isinstance(value, dict):
+        for key in value:
+            if key not in ("source_type", "source_data"):
+                raise InvalidParameter(
+                    f"{prefix}field '{path}.{key}': unknown field "
+                    "(allowed: source_type, source_data)"
+                )
+        if "source_type" not in value:
+            raise InvalidParameter(f"{prefix}field '{path}.source_type': missing")
+        raw_type, data = value["source_type"], value.get("source_data")
+    else:
+        raise InvalidParameter(
+            f"{prefix}field '{path}': expected a dict or DatasetRecordSource, got {_tname(value)}"
+        )
+    source_type = DatasetRecordSourceType.parse(raw_type, f"{prefix}field '{path}.source_type'")
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
+        raise InvalidParameter(
+            f"{prefix}field '{path}.source_data': expected a dict, got {_tname(data)}"
+        )
+    if not _ok_dict(data):
+        _raise_bad(data, f"{path}.source_data", prefix)
+    if type(value) is DatasetRecordSource and value.source_type is source_type:
+        return value
+    return DatasetRecordSource(source_type, dict(data))
+
+
+def infer_source(rec: RecordInput) -> DatasetRecordSource:
+    """Explicit source wins; else truthy expectations -> HUMAN; else CODE (MLflow's rule)."""
+    if rec.source is not None:
+        return rec.source
+    return _HUMAN if rec.expectations else _CODE
+
+
+def source_id(source: DatasetRecordSource) -> str | None:
+    """The trace id for TRACE sources, else ``source_data["source_id"]`` (None when absent)."""
+    key = "trace_id" if source.source_type is DatasetRecordSourceType.TRACE else "source_id"
+    value = source.source_data.get(key)
+    return None if value is None else str(value)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class _Missing(Enum):
+    MISSING = "MISSING"
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing.MISSING
+"""Marks "the record has no outputs key" (as opposed to ``outputs=None``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordInput:
+    """One validated incoming record. ``expectations``/``tags``/``source`` None = absent."""
+
+    inputs: dict[str, Any]
+    outputs: Any = MISSING
+    expectations: dict[str, Any] | None = None
+    tags: dict[str, Any] | None = None
+    source: DatasetRecordSource | None = None
+
+
+_set_inputs = RecordInput.inputs.__set__  # type: ignore[attr-defined]
+_set_outputs = RecordInput.outputs.__set__  # type: ignore[attr-defined]
+_set_expectations = RecordInput.expectations.__set__  # type: ignore[attr-defined]
+_set_tags = RecordInput.tags.__set__  # type: ignore[attr-defined]
+_set_source = RecordInput.source.__set__  # type: ignore[attr-defined]
+
+
+def _new_input(
+    inputs: dict[str, Any],
+    outputs: Any,
+    expectations: dict[str, Any] | None,
+    tags: dict[str, Any] | None,
+    source: DatasetRecordSource | None,
+) -> RecordInput:
+    """RecordInput(...) without the frozen __init__'s per-field object.__setattr__ (1.6x)."""
+    rec = object.__new__(RecordInput)
+    _set_inputs(rec, inputs)
+    _set_outputs(rec, outputs)
+    _set_expectations(rec, expectations)
+    _set_tags(rec, tags)
+    _set_source(rec, source)
+    return rec
+
+
+def normalize_records(records: Any) -> list[RecordInput]:
+    """Validate a whole batch (list of dicts or DataFrame); raise on the first bad record."""
+    with gc_paused():
+        rows = _dataframe_rows(records) if _is_dataframe(records) else _list_rows(records)
+        normalized = [_normalize_one(i, rec) for i, rec in enumerate(rows)]
+        _check_encodable(normalized)
+        return normalized
+
+
+def _parts(rec: RecordInput) -> dict[str, Any]:
+    return {
+        "inputs": rec.inputs,
+        "outputs": None if rec.outputs is MISSING else rec.outputs,
+        "expectations": rec.expectations,
+        "tags": rec.tags,
+        "source": None if rec.source is None else rec.source.source_data,
+    }
+
+
+def _check_encodable(records: list[RecordInput]) -> None:
+    """Strings must be valid Unicode text (a lone surrogate cannot be stored as UTF-8).
+
+    One encode of the whole batch; only when it fails is each record encoded to find it.
+    """
+    try:
+        orjson.dumps([_parts(r) for r in records])
+    except orjson.JSONEncodeError:
+        for i, rec in enumerate(records):
+            for name, value in _parts(rec).items():
+                try:
+                    orjson.dumps(value)
+                except orjson.JSONEncodeError as exc:
+                    raise InvalidParameter(
+                        f"record {i}: field '{name}': not valid Unicode text ({exc})"
+                    ) from None
+        raise
+
+
+def _list_rows(records: Any) -> Sequence[Any]:
+    if isinstance(records, list | tuple):
+        return records
+    raise InvalidParameter(
+        f"records: expected a list of dicts or a pandas DataFrame, got {_tname(records)}"
+    )
+
+
+def _is_dataframe(records: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(records, pd.DataFrame)
+
+
+class _MissingCell:
+    """A None/NaN DataFrame cell where a dict is required (reported, never stored)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _dataframe_rows(df: Any) -> list[dict[str, Any]]:
+    """Rows as dicts, optional cells that are None/NaN dropped; column lists, no iterrows."""
+    names = [name for name in df.columns if name not in _IGNORED]
+    if len(set(names)) != len(names):
+        raise InvalidParameter("records: the DataFrame has duplicate column names")
+    if not names:
+        return [{} for _ in range(len(df))]
+    columns = [df[name].tolist() for name in names]
+    rows = list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
+    missing = df[names].isna().to_numpy().any(axis=1).nonzero()[0].tolist()
+    for i in missing:
+        rec = rows[i]
+        for name in names:
+            if _is_missing(rec[name]):
+                if name == "inputs":
+                    rec[name] = _MissingCell(rec[name])
+                else:
+                    del rec[name]
+    return rows
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if type(value) is float:
+        return value != value
+    pd = sys.modules.get("pandas")
+    return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
+def _normalize_one(i: int, rec: Any) -> RecordInput:
+    if type(rec) is not dict and not isinstance(rec, dict):
+        raise InvalidParameter(
+            f"record {i}: expected a dict with an 'inputs' field, got {_tname(rec)}"
+        )
+    if not rec.keys() <= _KNOWN:
+        bad = next(k for k in rec if k not in _KNOWN)
+        raise InvalidParameter(
+            f"record {i}: field '{bad}': unknown field "
+            "(allowed: inputs, outputs, expectations, tags, source)"
+        )
+    inputs = rec.get("inputs", MISSING)
+    if type(inputs) is not dict:
+        if inputs is MISSING:
+            raise InvalidParameter(f"record {i}: field 'inputs': missing (every record needs one)")
+        inputs = _as_dict(i, "inputs", inputs)
+    if not _ok_dict(inputs):
+        _raise_json(i, "inputs", inputs)
+    outputs = rec.get("outputs", MISSING)
+    if outputs is not MISSING and not _ok_seq((outputs,)):
+        _raise_json(i, "outputs", outputs)
+    expectations = rec.get("expectations")
+    if expectations is not None:
+        if type(expectations) is not dict:
+            expectations = _as_dict(i, "expectations", expectations)
+        if not _ok_dict(expectations):
+            _raise_json(i, "expectations", expectations)
+    tags = rec.get("tags")
+    if tags is not None:
+        if type(tags) is not dict:
+            tags = _as_dict(i, "tags", tags)
+        if not _ok_dict(tags):
+            _raise_json(i, "tags", tags)
+    source = rec.get("source")
+    if source is not None:
+        source = _parse_source(source, f"record {i}: ", "source")
+    return _new_input(inputs, outputs, expectations, tags, source)
+
+
+def _as_dict(i: int, name: str, value: Any) -> dict[str, Any]:
+    if type(value) is dict:
+        return value
+    if isinstance(value, dict):
+        return dict(value)
+    got = f"a missing value ({value.value!r})" if type(value) is _MissingCell else _tname(value)
+    raise InvalidParameter(f"record {i}: field '{name}': expected a dict, got {got}")
+
+
+# JSON checks: a fast boolean walk; on failure a second walk finds the path for the message.
+
+
+def _ok_dict(d: dict[Any, Any]) -> bool:
+    """True when `d` is plain JSON (str keys). Leaves are checked inline: this is hot."""
+    for key, x in d.items():
+        if type(key) is not str:
+            return False
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is dict:
+            if not _ok_dict(x):
+                return False
+        elif t is int:
+            if not _MIN_INT <= x <= _MAX_INT:
+                return False
+        elif t is float:
+            if x - x != 0.0:  # NaN and +-inf
+                return False
+        elif t is list or t is tuple:
+            if not _ok_seq(x):
+                return False
+        else:
+            return False
+    return True
+
+
+def _ok_seq(items: Iterable[Any]) -> bool:
+    """True when every item is plain JSON."""
+    for x in items:
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is dict:
+            if not _ok_dict(x):
+                return False
+        elif t is int:
+            if not _MIN_INT <= x <= _MAX_INT:
+                return False
+        elif t is float:
+            if x - x != 0.0:
+                return False
+        elif t is list or t is tuple:
+            if not _ok_seq(x):
+                return False
+        else:
+            return False
+    return True
+
+
+def _find_bad(value: Any, path: str) -> tuple[str, str] | None:
+    """(path, reason) of the first non-JSON value, in check_json's wording."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        t = type(item)
+        if t is str or t is bool or item is None:
+            continue
+        if t is int:
+            if not _MIN_INT <= item <= _MAX_INT:
+                return where, f"integer {item} does not fit in 64 bits"
+        elif t is float:
+            if item - item != 0.0:
+                return where, (f"{item!r} is not a JSON number (NaN and infinity are not allowed)")
+        elif t is dict:
+            for key in item:
+                if type(key) is not str:
+                    return where, f"key {key!r} is not a string"
+            stack.extend((sub, f"{where}.{key}") for key, sub in reversed(item.items()))
+        elif t is list or t is tuple:
+            stack.extend((sub, f"{where}[{n}]") for n, sub in reversed(list(enumerate(item))))
+        else:
+            return where, f"a {t.__name__} is not a JSON value ({_JSON_TYPES})"
+    return None
+
+
+def _raise_json(i: int, name: str, value: Any) -> NoReturn:
+    _raise_bad(value, name, f"record {i}: ")
+
+
+def _raise_bad(value: Any, path: str, prefix: str) -> NoReturn:
+    """Raise InvalidParameter naming the first non-JSON value under `path`."""
+    where, reason = _find_bad(value, path) or (path, "not a JSON value")
+    raise InvalidParameter(f"{prefix}field '{where}': {reason}")
+
+
+def _tname(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def inputs_hash(inputs: dict[str, Any]) -> str:
+    """sha256 hex of the canonical JSON of `inputs` (sorted keys; ``1`` and ``1.0`` differ)."""
+    if not isinstance(inputs, dict):
+        raise InvalidParameter(f"field 'inputs': expected a dict, got {_tname(inputs)}")
+    if not _ok_dict(inputs):
+        _raise_bad(inputs, "inputs", "")
+    return _hash(inputs)
+
+
+def inputs_key(inputs: dict[str, Any]) -> str:
+    """inputs_hash for inputs that normalize_records already validated (no second check)."""
+    return _hash(inputs)
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=_SORT)).hexdigest()
+
+
+def _canon(value: Any) -> bytes:
+    return orjson.dumps(value, option=_SORT)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as canonical JSON: ``1``, ``1.0`` and ``True`` differ; tuples equal lists."""
+    if a is b:
+        return True
+    ta = type(a)
+    if ta is type(b) and (ta is str or ta is int or ta is bool):
+        return a == b
+    return _canon(a) == _canon(b)
+
+
+# --------------------------------------------------------------------------- merge
+
+
+@dataclass(slots=True)
+class RecordState:
+    """A stored record. ``outputs`` is None when never set; ``seq`` is creation order."""
+
+    record_id: str
+    inputs: dict[str, Any]
+    outputs: Any
+    expectations: dict[str, Any]
+    tags: dict[str, Any]
+    source: DatasetRecordSource
+    created_time: int
+    created_by: str
+    last_update_time: int
+    last_updated_by: str
+    seq: int
+
+
+def new_record_id() -> str:
+    """``"dr-"`` + 32 hex digits of a UUIDv7 (time-ordered, see ledger.ids)."""
+    return "dr-" + uuid7_hex(1, time.time_ns() // 1_000_000)[0]
+
+
+def record_ids(count: int, time_ms: int) -> Callable[[], str]:
+    """A factory handing out `count` increasing record ids minted at `time_ms`."""
+    return iter(["dr-" + h for h in uuid7_hex(count, time_ms)]).__next__
+
+
+def merge_into(
+    existing: RecordState | None,
+    incoming: RecordInput,
+    *,
+    record_id_factory: Callable[[], str] = new_record_id,
+    now_ms: int,
+    user: str,
+    seq: int,
+) -> tuple[RecordState, bool]:
+    """Merge one record (API.md §6); returns (state, changed). `existing` is not mutated.
+
+    New: a fresh state with `seq` (a match keeps its own seq). Match: expectations and
+    tags merged key by key (new wins), outputs replaced when the incoming record has the
+    key, the first source and created_* kept; last_update_* move only when the content
+    changed.
+    """
+    if existing is None:
+        return _new_state(incoming, record_id_factory(), now_ms, user, seq), True
+    state = _updated_state(existing, incoming, now_ms, user)
+    return (existing, False) if state is None else (state, True)
+
+
+def _new_state(rec: RecordInput, record_id: str, now_ms: int, user: str, seq: int) -> RecordState:
+    outputs = rec.outputs
+    expectations = rec.expectations
+    return RecordState(
+        record_id,
+        rec.inputs,
+        None if outputs is MISSING else outputs,
+        expectations or {},
+        rec.tags or {},
+        rec.source or (_HUMAN if expectations else _CODE),  # = infer_source(rec)
+        now_ms,
+        user,
+        now_ms,
+        user,
+        seq,
+    )
+
+
+def _updated_state(
+    old: RecordState, rec: RecordInput, now_ms: int, user: str
+) -> RecordState | None:
+    """The merged state, or None when `rec` changes nothing."""
+    outputs = old.outputs
+    changed = False
+    if rec.outputs is not MISSING and not _same(outputs, rec.outputs):
+        outputs = rec.outputs
+        changed = True
+    expectations = _merge_dict(old.expectations, rec.expectations)
+    tags = _merge_dict(old.tags, rec.tags)
+    if not changed and expectations is old.expectations and tags is old.tags:
+        return None
+    return RecordState(
+        old.record_id,
+        old.inputs,
+        outputs,
+        expectations,
+        tags,
+        old.source,
+        old.created_time,
+        old.created_by,
+        now_ms,
+        user,
+        old.seq,
+    )
+
+
+def _merge_dict(old: dict[str, Any], new: dict[str, Any] | None) -> dict[str, Any]:
+    """`old` itself when `new` changes nothing, else a new merged dict (new values win)."""
+    if not new:
+        return old
+    for key, value in new.items():
+        if key not in old or not _same(old[key], value):
+            return {**old, **new}
+    return old
+
+
+def merge_batch(
+    existing: Mapping[str, RecordState],
+    incoming: Sequence[RecordInput],
+    *,
+    now_ms: int,
+    user: str,
+    next_seq: int | None = None,
+    record_id_factory: Callable[[], str] = new_record_id,
+    keys: Sequence[str] | None = None,
+) -> tuple[list[RecordState], list[RecordState]]:
+    """Merge a batch into `existing` (keyed by inputs hash; not mutated): (added, updated).
+
+    Duplicates inside the batch merge in order. A record created in this batch counts as
+    added only; an existing record counts as updated when its final content differs from
+    before the batch. New records get seq numbers from `next_seq` (default: max seq + 1);
+    both lists are in creation (seq) order. `keys` are the inputs hashes of `incoming`
+    when the caller already computed them.
+    """
+    if next_seq is None:
+        next_seq = max((s.seq for s in existing.values()), default=-1) + 1
+    added: dict[str, RecordState] = {}
+    updated: dict[str, RecordState] = {}
+    repeated: set[str] = set()
+    with gc_paused():
+        if keys is None:
+            keys = [_hash(rec.inputs) for rec in incoming]
+        for key, rec in zip(keys, incoming, strict=True):
+            current = added.get(key)
+            if current is not None:  # a duplicate of a record new in this batch
+                state = _updated_state(current, rec, now_ms, user)
+                if state is not None:
+                    added[key] = state
+                continue
+            current = updated.get(key)
+            if current is not None:
+                repeated.add(key)
+            else:
+                current = existing.get(key)
+                if current is None:
+                    added[key] = _new_state(rec, record_id_factory(), now_ms, user, next_seq)
+                    next_seq += 1
+                    continue
+            state = _updated_state(current, rec, now_ms, user)
+            if state is not None:
+                updated[key] = state
+        for key in repeated:  # changed, then changed back within the batch: no update
+            if _same_content(existing[key], updated[key]):
+                del updated[key]
+    return list(added.values()), sorted(updated.values(), key=_seq)
+
+
+def _seq(state: RecordState) -> int:
+    return state.seq
+
+
+def _same_content(a: RecordState, b: RecordState) -> bool:
+    return (
+        _same(a.outputs, b.outputs)
+        and _same(a.expectations, b.expectations)
+        and _same(a.tags, b.tags)
+    )
+
+
+# --------------------------------------------------------------------------- digest
+
+
+def record_content(state: RecordState) -> dict[str, Any]:
+    """The content the digest covers: no ids, times or users."""
+    return {
+        "inputs": state.inputs,
+        "outputs": state.outputs,
+        "expectations": state.expectations,
+        "tags": state.tags,
+        "source": state.source.to_dict(),
+    }
+
+
+def record_hash(state: RecordState) -> str:
+    """sha256 hex of the canonical JSON of ``record_content(state)``."""
+    return _hash(record_content(state))
+
+
+def dataset_digest(states: Iterable[RecordState]) -> str:
+    """Order- and time-independent digest (the one the projections maintain)."""
+    return digest.of_hashes([record_hash(s) for s in states])
+
+
+# --------------------------------------------------------------------------- schema/profile
+
+
+def _type_name(value: Any) -> str:
+    t = type(value)
+    if t is bool:  # before int: bool is an int subclass
+        return "boolean"
+    if t is int:
+        return "integer"
+    if t is float:
+        return "float"
+    if t is str:
+        return "string"
+    if t is list or t is tuple:
+        return "array"
+    if t is dict:
+        return "object"
+    return "null" if value is None else "object"
+
+
+def _note(types: dict[str, str], key: str, value: Any) -> None:
+    new = _type_name(value)
+    old = types.get(key)
+    if old is None or old == "null":
+        types[key] = new
+    elif old == "integer" and new == "float":
+        types[key] = "float"
+
+
+def compute_schema(states: Iterable[RecordState]) -> str:
+    """JSON ``{"inputs": {f: type}, "outputs": ..., "expectations": ..., "version": "1.0"}``."""
+    return schema_of(sorted(states, key=lambda s: s.seq))
+
+
+def schema_of(records: Iterable[Any]) -> str:
+    """compute_schema for records already in creation order (anything with ``inputs``,
+    ``outputs`` and ``expectations``: RecordState or DatasetRecord)."""
+    inputs: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    expectations: dict[str, str] = {}
+    for state in records:
+        for key, value in state.inputs.items():
+            _note(inputs, key, value)
+        for key, value in state.expectations.items():
+            _note(expectations, key, value)
+        out = state.outputs
+        if type(out) is dict:
+            for key, value in out.items():
+                _note(outputs, key, value)
+        elif out is not None:
+            _note(outputs, "output", out)
+    schema = {
+        "inputs": inputs,
+        "outputs": outputs,
+        "expectations": expectations,
+        "version": SCHEMA_VERSION,
+    }
+    return orjson.dumps(schema, option=_SORT).decode()
+
+
+def compute_profile(states: Iterable[RecordState]) -> str:
+    """JSON ``{"num_records": n, "source_types": {type: count}}`` (only types present)."""
+    counts: dict[str, int] = {}
+    total = 0
+    for state in states:
+        name = state.source.source_type.value
+        counts[name] = counts.get(name, 0) + 1
+        total += 1
+    return profile_json(total, counts)
+
+
+def profile_json(num_records: int, source_counts: dict[str, int]) -> str:
+    """The profile's one shape: ``{"num_records": n, "source_types": {type: count}}``, only
+    the types present."""
+    counts = {k: v for k, v in source_counts.items() if v}
+    return orjson.dumps({"num_records": num_records, "source_types": counts}, option=_SORT).decode()

@@ -1,0 +1,78 @@
+"""One write = one transaction: append events, apply them to the projections, commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from evalledger.ledger import EventStore, ExpectedVersion, NewEvent, StoredEvent, WriteTransaction
+from evalledger.projections import fold
+from evalledger.projections.datasets_fold import CurrentRows
+
+
+class UnitOfWork:
+    """A write transaction, plus what the writer read that the fold may reuse.
+
+    `current_rows` hands the fold the current record rows the writer already looked up
+    ({(dataset_id, record_id): (content_hash, source_type)}), so it need not read them again.
+    """
+
+    def __init__(self, tx: WriteTransaction) -> None:
+        self._tx = tx
+        self.current_rows: CurrentRows = {}
+
+    @property
+    def conn(self) -> sa.Connection:
+        return self._tx.conn
+
+    @property
+    def user(self) -> str:
+        return self._tx.user
+
+    @property
+    def recorded_at(self) -> int:
+        return self._tx.recorded_at
+
+    @property
+    def appended(self) -> list[StoredEvent]:
+        return self._tx.appended
+
+    def stream_version(self, stream_id: str) -> int | None:
+        return self._tx.stream_version(stream_id)
+
+    def append(
+        self,
+        stream_id: str,
+        new_events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        *,
+        stream_type: str = "stream",
+        metadata: dict[str, Any] | None = None,
+    ) -> list[StoredEvent]:
+        return self._tx.append(
+            stream_id, new_events, expected_version, stream_type=stream_type, metadata=metadata
+        )
+
+    def append_to_streams(
+        self,
+        batches: Sequence[tuple[str, Sequence[NewEvent], ExpectedVersion]],
+        *,
+        stream_type: str = "stream",
+        metadata: dict[str, Any] | None = None,
+    ) -> list[StoredEvent]:
+        return self._tx.append_to_streams(batches, stream_type=stream_type, metadata=metadata)
+
+
+@contextmanager
+def commit(store: EventStore, user: str) -> Iterator[UnitOfWork]:
+    """Hold the writer lock as `user`; on a clean exit fold what was appended, then commit.
+
+    Any exception rolls back the events and the projection changes together.
+    """
+    with store.transaction(user=user) as tx:
+        work = UnitOfWork(tx)
+        yield work
+        fold.apply(tx.conn, tx.appended, current_rows=work.current_rows)
