@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from evalledger.ledger import NO_STREAM, EventStore, NewEvent, UpcasterRegistry, verify_chain
 from evalledger.ledger.schema import events, ledger_head
 
-GOLDEN = Path(__file__).parent / "golden" / "records_merged_v1.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "records_merged_v1.json"
 
 
 def _registry() -> UpcasterRegistry:

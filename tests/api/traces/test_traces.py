@@ -32,7 +32,7 @@ from evalledger.fluent import default_client
 from evalledger.projections.rebuild import check_projections, rebuild
 from evalledger.projections.traces_fold import time_ms
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures/mlflow_traces.jsonl"
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mlflow_traces.jsonl"
 LINES = FIXTURE.read_text().splitlines()
 RAW = [json.loads(line) for line in LINES]
 BY_ID = {t["info"]["trace_id"]: t for t in RAW}
