@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from evalledger.ledger import (
     NO_STREAM,
     EventStore,
-    NewEvent,
     ResourceAlreadyExists,
     ResourceNotFound,
 )
@@ -43,11 +42,7 @@ def _from_row(row: sa.Row) -> Experiment:
 def append_created(tx: UnitOfWork, experiment_id: str, name: str, tags: dict[str, str]) -> None:
     tx.append(
         et.experiment_stream_id(experiment_id),
-        [
-            NewEvent(
-                et.EXPERIMENT_CREATED, {"experiment_id": experiment_id, "name": name, "tags": tags}
-            )
-        ],
+        [et.EXPERIMENT_CREATED.new({"experiment_id": experiment_id, "name": name, "tags": tags})],
         NO_STREAM,
         stream_type=et.EXPERIMENT_STREAM,
     )

@@ -8,6 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+#: Values per `IN (...)` list: well under every backend's limit on bound parameters.
+IN_LIST_CHUNK = 5_000
+
 #: Below this many rows a plain INSERT beats setting up a COPY (PostgreSQL).
 _COPY_FROM_ROWS = 20
 

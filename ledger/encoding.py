@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -10,64 +10,94 @@ import orjson
 from evalledger.ledger.errors import InvalidParameter
 
 _CANONICAL = orjson.OPT_SORT_KEYS
+_MIN_INT = -(2**63)
 _MAX_INT = 2**63 - 1
+_JSON_TYPES = "use str, int, float, bool, None, list or dict"
+
+# Plain JSON is dict (str keys), list (or tuple), str, int (64-bit), finite float, bool and
+# None. The check is a fast boolean walk with the leaves inlined (it runs over every value
+# of a large merge); only after a failure does a second walk find the path for the message.
 
 
-def _is_plain(value: Any) -> bool:
-    """Fast check, no paths: True when the value is plain JSON."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -_MAX_INT - 1 <= value <= _MAX_INT
-    if kind is float:
-        return math.isfinite(value)
-    if kind is dict:
-        for key, sub in value.items():
-            if type(key) is not str or not _is_plain(sub):
+def is_plain_dict(d: dict[Any, Any]) -> bool:
+    """True when the dict is plain JSON."""
+    for key, x in d.items():
+        if type(key) is not str:
+            return False
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is dict:
+            if not is_plain_dict(x):
                 return False
-        return True
-    if kind is list or kind is tuple:
-        return all(_is_plain(sub) for sub in value)
-    return False
+        elif t is int:
+            if not _MIN_INT <= x <= _MAX_INT:
+                return False
+        elif t is float:
+            if x - x != 0.0:  # NaN and +-inf
+                return False
+        elif t is list or t is tuple:
+            if not are_plain(x):
+                return False
+        else:
+            return False
+    return True
 
 
-def _problem(value: Any, path: str) -> str | None:
-    """The message for the first value that is not plain JSON (slow; only after a failure)."""
-    kind = type(value)
-    if kind is int and not -_MAX_INT - 1 <= value <= _MAX_INT:
-        return f"{path}: integer {value} does not fit in 64 bits"
-    if kind is float and not math.isfinite(value):
-        return f"{path}: {value!r} is not a JSON number (NaN and infinity are not allowed)"
-    if kind is dict:
-        for key, sub in value.items():
-            if type(key) is not str:
-                return f"{path}: key {key!r} is not a string"
-            found = _problem(sub, f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if kind is list or kind is tuple:
-        for i, sub in enumerate(value):
-            found = _problem(sub, f"{path}[{i}]")
-            if found:
-                return found
-        return None
-    if kind in (str, bool, int, float) or value is None:
-        return None
-    return (
-        f"{path}: a {kind.__name__} is not a JSON value "
-        "(use str, int, float, bool, None, list or dict)"
-    )
+def are_plain(items: Iterable[Any]) -> bool:
+    """True when every item is plain JSON."""
+    for x in items:
+        t = type(x)
+        if t is str or t is bool or x is None:
+            continue
+        if t is dict:
+            if not is_plain_dict(x):
+                return False
+        elif t is int:
+            if not _MIN_INT <= x <= _MAX_INT:
+                return False
+        elif t is float:
+            if x - x != 0.0:
+                return False
+        elif t is list or t is tuple:
+            if not are_plain(x):
+                return False
+        else:
+            return False
+    return True
+
+
+def json_problem(value: Any, path: str) -> tuple[str, str] | None:
+    """(path, reason) of the first value that is not plain JSON, None when all are."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        t = type(item)
+        if t is str or t is bool or item is None:
+            continue
+        if t is int:
+            if not _MIN_INT <= item <= _MAX_INT:
+                return where, f"integer {item} does not fit in 64 bits"
+        elif t is float:
+            if item - item != 0.0:
+                return where, f"{item!r} is not a JSON number (NaN and infinity are not allowed)"
+        elif t is dict:
+            for key in item:
+                if type(key) is not str:
+                    return where, f"key {key!r} is not a string"
+            stack.extend((sub, f"{where}.{key}") for key, sub in reversed(item.items()))
+        elif t is list or t is tuple:
+            stack.extend((sub, f"{where}[{n}]") for n, sub in reversed(list(enumerate(item))))
+        else:
+            return where, f"a {t.__name__} is not a JSON value ({_JSON_TYPES})"
+    return None
 
 
 def check_json(value: Any, where: str = "value") -> None:
-    """Raise InvalidParameter naming the path of the first value that is not plain JSON.
-
-    Plain JSON is dict (str keys), list, str, int (64-bit), finite float, bool and None.
-    """
-    if not _is_plain(value):
-        raise InvalidParameter(_problem(value, where) or f"{where}: not a JSON value")
+    """Raise InvalidParameter naming the path of the first value that is not plain JSON."""
+    if not are_plain((value,)):
+        where, reason = json_problem(value, where) or (where, "not a JSON value")
+        raise InvalidParameter(f"{where}: {reason}")
 
 
 def canonical_bytes(value: Any, where: str = "value") -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from evalledger.ledger.bulk import insert_rows
+from evalledger.ledger.bulk import IN_LIST_CHUNK, insert_rows
 from evalledger.ledger.encoding import canonical_text, loads
 from evalledger.ledger.engine import WRITE_OPTION
 from evalledger.ledger.errors import ConcurrencyConflict, InvalidParameter, LedgerError
@@ -21,8 +21,6 @@ from evalledger.ledger.identity import now_ms
 from evalledger.ledger.ids import uuid7_strings
 from evalledger.ledger.schema import events, ledger_head
 from evalledger.ledger.upcasting import UpcasterRegistry, upcasters
-
-_ID_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +169,8 @@ class WriteTransaction:
         if any(e.event_id is not None for _, evs, _ in batches for e in evs):
             raise InvalidParameter("append_to_streams takes fresh events; re-send with append()")
         unknown = list(dict.fromkeys(sid for sid, _, _ in batches if sid not in self._versions))
-        for start in range(0, len(unknown), _ID_CHUNK):
-            chunk = unknown[start : start + _ID_CHUNK]
+        for start in range(0, len(unknown), IN_LIST_CHUNK):
+            chunk = unknown[start : start + IN_LIST_CHUNK]
             self._versions.update(dict.fromkeys(chunk))
             found = self.conn.execute(
                 sa.select(events.c.stream_id, sa.func.max(events.c.version))
@@ -280,8 +278,8 @@ class WriteTransaction:
         """The stored copies when the whole batch was appended before; None when none was."""
         ids = [e.event_id for e, _ in encoded if e.event_id is not None]
         found: dict[str, Any] = {}
-        for start in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[start : start + _ID_CHUNK]
+        for start in range(0, len(ids), IN_LIST_CHUNK):
+            chunk = ids[start : start + IN_LIST_CHUNK]
             for row in self.conn.execute(sa.select(events).where(events.c.event_id.in_(chunk))):
                 found[row.event_id] = row
         if not found:

@@ -15,6 +15,9 @@ from evalledger.projections.schema import datasets
 
 @dataclass(slots=True)
 class DatasetState:
+    """A dataset's metadata at one version: the current row, which the fold changes and
+    writes back, or a past version's row (read-only; its digest is stored, not its sum)."""
+
     dataset_id: str
     name: str
     version: int
@@ -29,32 +32,40 @@ class DatasetState:
     tags: dict[str, str] = field(default_factory=dict)
     experiment_ids: list[str] = field(default_factory=list)
     deleted: bool = False
+    past_digest: str | None = None
 
     @classmethod
     def load(cls, conn: sa.Connection, dataset_id: str) -> DatasetState | None:
         row = conn.execute(sa.select(datasets).where(datasets.c.dataset_id == dataset_id)).first()
-        if row is None:
-            return None
+        return None if row is None else cls.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: Any, created: Any = None) -> DatasetState:
+        """Decode a row of the current-datasets table, or of the versions table together
+        with the version-0 row that says who created the dataset and when (`created`)."""
+        past = created is not None
+        origin = created if past else row
         return cls(
             dataset_id=row.dataset_id,
             name=row.name,
             version=row.version,
-            created_time=row.created_time,
-            created_by=row.created_by,
+            created_time=origin.created_time,
+            created_by=origin.created_by,
             last_update_time=row.last_update_time,
             last_updated_by=row.last_updated_by,
-            digest_sum=int(row.digest_sum, 16),
+            digest_sum=0 if past else int(row.digest_sum, 16),
             num_records=row.num_records,
-            next_seq=row.next_seq,
+            next_seq=0 if past else row.next_seq,
             source_counts=orjson.loads(row.source_counts),
             tags=orjson.loads(row.tags),
             experiment_ids=orjson.loads(row.experiment_ids),
             deleted=row.deleted,
+            past_digest=row.digest if past else None,
         )
 
     @property
     def digest(self) -> str:
-        return digest.digest(self.digest_sum)
+        return self.past_digest or digest.digest(self.digest_sum)
 
     def row(self) -> dict[str, Any]:
         return {

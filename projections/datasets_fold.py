@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalledger.ledger import IntegrityError, StoredEvent
-from evalledger.ledger.bulk import insert_rows
+from evalledger.ledger.bulk import IN_LIST_CHUNK, insert_rows
 from evalledger.ledger.encoding import trusted_text
 from evalledger.projections import digest
 from evalledger.projections import event_types as et
@@ -26,9 +26,10 @@ from evalledger.projections.schema import (
     dataset_tags,
     dataset_versions,
     datasets,
+    valid_at,
 )
 
-_CHUNK = 5000
+_CHUNK = IN_LIST_CHUNK
 
 Counts = dict[str, int]
 RowKey = tuple[str, str]
@@ -152,7 +153,7 @@ class DatasetProjector:
         for start in range(0, len(missing), _CHUNK):
             query = sa.select(*cols).where(
                 dataset_records.c.dataset_id == dataset_id,
-                dataset_records.c.valid_to.is_(None),
+                valid_at(None),
                 dataset_records.c.record_id.in_(missing[start : start + _CHUNK]),
             )
             for row in self.conn.execute(query).all():
@@ -188,7 +189,7 @@ class DatasetProjector:
                     .where(
                         dataset_records.c.dataset_id == dataset_id,
                         dataset_records.c.record_id.in_(record_ids[start : start + _CHUNK]),
-                        dataset_records.c.valid_to.is_(None),
+                        valid_at(None),
                     )
                     .values(valid_to=version)
                 )

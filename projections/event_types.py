@@ -1,6 +1,12 @@
-"""The names of the events the projections understand, and their streams."""
+"""Every event the projections understand, declared once: its name, its stream, the fields
+of its payload and its schema version. Writers build events from these declarations
+(`DATASET_CREATED.new({...})`) and the fold dispatches on them, so the two cannot drift."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from evalledger.ledger import NewEvent
 
 #: Experiment "0", named "Default", always exists; traces and datasets without one go there.
 DEFAULT_EXPERIMENT_ID = "0"
@@ -8,22 +14,111 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 
 EXPERIMENT_STREAM = "experiment"
 DATASET_STREAM = "dataset"
-
-EXPERIMENT_CREATED = "ExperimentCreated"
-
-DATASET_CREATED = "DatasetCreated"
-DATASET_TAGS_SET = "DatasetTagsSet"
-DATASET_TAG_DELETED = "DatasetTagDeleted"
-DATASET_EXPERIMENTS_LINKED = "DatasetExperimentsLinked"
-DATASET_EXPERIMENTS_UNLINKED = "DatasetExperimentsUnlinked"
-DATASET_RECORDS_MERGED = "DatasetRecordsMerged"
-DATASET_RECORDS_DELETED = "DatasetRecordsDeleted"
-DATASET_DELETED = "DatasetDeleted"
-DATASET_RESTORED = "DatasetRestored"
-
 #: Labels live on their own stream per dataset: moving a label makes no dataset version.
 LABEL_STREAM = "dataset_labels"
-VERSION_LABELED = "DatasetVersionLabeled"
+#: One stream per trace (stream id = trace id): the trace itself, then its tags and
+#: assessments.
+TRACE_STREAM = "trace"
+
+
+class EventType(str):
+    """An event type's name (a str, as the ledger stores it) and its payload's declaration."""
+
+    stream_type: str
+    fields: frozenset[str]
+    optional: frozenset[str]
+    schema_version: int
+
+    def __new__(
+        cls,
+        name: str,
+        stream_type: str,
+        fields: tuple[str, ...],
+        optional: tuple[str, ...] = (),
+        schema_version: int = 1,
+    ) -> EventType:
+        self = super().__new__(cls, name)
+        self.stream_type = stream_type
+        self.fields = frozenset(fields)
+        self.optional = frozenset(optional)
+        self.schema_version = schema_version
+        return self
+
+    def new(self, payload: dict[str, Any], *, checked: bool = False) -> NewEvent:
+        """An event of this type; the payload must have exactly the declared fields."""
+        keys = payload.keys()
+        if not self.fields <= keys or not keys <= self.fields | self.optional:
+            missing = sorted(self.fields - keys)
+            unknown = sorted(keys - self.fields - self.optional)
+            raise TypeError(f"{self} payload: missing {missing}, unknown {unknown}")
+        return NewEvent(str(self), payload, schema_version=self.schema_version, checked=checked)
+
+
+EXPERIMENT_CREATED = EventType(
+    "ExperimentCreated", EXPERIMENT_STREAM, ("experiment_id", "name", "tags")
+)
+
+# Dataset events: every payload names the dataset version its commit makes.
+DATASET_CREATED = EventType(
+    "DatasetCreated", DATASET_STREAM, ("dataset_version", "name", "experiment_ids", "tags")
+)
+DATASET_TAGS_SET = EventType("DatasetTagsSet", DATASET_STREAM, ("dataset_version", "tags"))
+DATASET_TAG_DELETED = EventType("DatasetTagDeleted", DATASET_STREAM, ("dataset_version", "key"))
+DATASET_EXPERIMENTS_LINKED = EventType(
+    "DatasetExperimentsLinked", DATASET_STREAM, ("dataset_version", "experiment_ids")
+)
+DATASET_EXPERIMENTS_UNLINKED = EventType(
+    "DatasetExperimentsUnlinked", DATASET_STREAM, ("dataset_version", "experiment_ids")
+)
+#: `added` and `updated` hold whole record states (see projections.records.record_row).
+DATASET_RECORDS_MERGED = EventType(
+    "DatasetRecordsMerged", DATASET_STREAM, ("dataset_version", "added", "updated")
+)
+DATASET_RECORDS_DELETED = EventType(
+    "DatasetRecordsDeleted", DATASET_STREAM, ("dataset_version", "record_ids")
+)
+DATASET_DELETED = EventType("DatasetDeleted", DATASET_STREAM, ("dataset_version",))
+DATASET_RESTORED = EventType(
+    "DatasetRestored",
+    DATASET_STREAM,
+    (
+        "dataset_version",
+        "detail",
+        "deleted_record_ids",
+        "tags_set",
+        "tags_deleted",
+        "added",
+        "updated",
+    ),
+)
+
+VERSION_LABELED = EventType(
+    "DatasetVersionLabeled", LABEL_STREAM, ("dataset_id", "label", "version")
+)
+
+#: `trace` is the whole trace in MLflow 3's ``Trace.to_json()`` shape.
+TRACE_LOGGED = EventType("TraceLogged", TRACE_STREAM, ("trace",))
+TRACE_TAG_SET = EventType("TraceTagSet", TRACE_STREAM, ("key", "value"))
+TRACE_TAG_DELETED = EventType("TraceTagDeleted", TRACE_STREAM, ("key",))
+ASSESSMENT_LOGGED = EventType("AssessmentLogged", TRACE_STREAM, ("assessment",))
+
+EVENT_TYPES = (
+    EXPERIMENT_CREATED,
+    DATASET_CREATED,
+    DATASET_TAGS_SET,
+    DATASET_TAG_DELETED,
+    DATASET_EXPERIMENTS_LINKED,
+    DATASET_EXPERIMENTS_UNLINKED,
+    DATASET_RECORDS_MERGED,
+    DATASET_RECORDS_DELETED,
+    DATASET_DELETED,
+    DATASET_RESTORED,
+    VERSION_LABELED,
+    TRACE_LOGGED,
+    TRACE_TAG_SET,
+    TRACE_TAG_DELETED,
+    ASSESSMENT_LOGGED,
+)
 
 #: The history() operation name of each dataset event type.
 OPERATIONS = {
@@ -45,12 +140,3 @@ def experiment_stream_id(experiment_id: str) -> str:
 
 def label_stream_id(dataset_id: str) -> str:
     return f"labels-{dataset_id}"
-
-
-#: One stream per trace (stream id = trace id): the trace itself, then its tags and
-#: assessments.
-TRACE_STREAM = "trace"
-TRACE_LOGGED = "TraceLogged"
-TRACE_TAG_SET = "TraceTagSet"
-TRACE_TAG_DELETED = "TraceTagDeleted"
-ASSESSMENT_LOGGED = "AssessmentLogged"

@@ -28,11 +28,20 @@ def content_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+#: The record-versions table indexes this many characters of a source id; the record itself
+#: (its source) keeps the whole id.
+SOURCE_ID_INDEX_CHARS = 255
+
+
 def source_id_of(source: dict[str, Any]) -> str | None:
     """The trace id for TRACE sources, else source_data["source_id"]."""
     data = source.get("source_data") or {}
     value = data.get("trace_id") if source["source_type"] == "TRACE" else data.get("source_id")
-    return None if value is None else str(value)[:255]
+    return None if value is None else str(value)
+
+
+def _indexed(source_id: str | None) -> str | None:
+    return None if source_id is None else source_id[:SOURCE_ID_INDEX_CHARS]
 
 
 def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +56,7 @@ def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[st
         "inputs_hash": record["inputs_hash"],
         "content_hash": content_hash(body),
         "source_type": record["source"]["source_type"],
-        "source_id": source_id_of(record["source"]),
+        "source_id": _indexed(source_id_of(record["source"])),
         "created_time": record["created_time"],
         "created_by": record["created_by"],
         "last_update_time": record["last_update_time"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
@@ -91,6 +93,22 @@ dataset_records = sa.Table(
     sa.Index("ix_dataset_records_current", "dataset_id", "valid_to", "seq"),
     sa.Index("ix_dataset_records_inputs", "dataset_id", "inputs_hash"),
 )
+
+
+def valid_at(version: int | None) -> sa.ColumnElement[bool]:
+    """The record versions valid at a dataset version (None: the current ones)."""
+    if version is None:
+        return dataset_records.c.valid_to.is_(None)
+    return sa.and_(
+        dataset_records.c.valid_from <= version,
+        sa.or_(dataset_records.c.valid_to.is_(None), dataset_records.c.valid_to > version),
+    )
+
+
+def row_valid_at(row: Any, version: int) -> bool:
+    """valid_at for a row already read (the same rule, in Python)."""
+    return row.valid_from <= version and (row.valid_to is None or row.valid_to > version)
+
 
 #: One row per dataset version (commit): what it did and the dataset's state after it.
 dataset_versions = sa.Table(

@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import orjson
-
 from evalledger.cli.progress import ProgressBar
 from evalledger.datasets.history import content, value_at
 from evalledger.ledger import IntegrityError, verify_chain
 from evalledger.projections.rebuild import check_projections
 from evalledger.projections.rebuild import rebuild as rebuild_all
+from evalledger.text import clip_json
 
 WIDTH = 70
 
 
 def _short(value: Any) -> str:
-    text = orjson.dumps(value, default=str).decode()
-    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
+    return clip_json(value, WIDTH)
 
 
 def history(args: argparse.Namespace) -> int:

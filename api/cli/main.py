@@ -26,6 +26,7 @@ from evalledger.datasets.transfer import export_dataset, format_for, import_reco
 from evalledger.demo.flows import run_demo
 from evalledger.ledger import LedgerError, create_engine, normalize_url
 from evalledger.migrations.runner import upgrade
+from evalledger.text import clip
 
 PREVIEW_ROWS = 5
 CELL_WIDTH = 60
@@ -45,8 +46,7 @@ def _time(ms: int | None) -> str:
 
 
 def _clip(text: str, width: int = CELL_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return clip(text, width)
 
 
 def _json(value: Any) -> str:

@@ -31,16 +31,16 @@ from evalledger.ledger import (
     ResourceAlreadyExists,
     ResourceNotFound,
 )
+from evalledger.ledger.bulk import IN_LIST_CHUNK
 from evalledger.ledger.memory import gc_paused
 from evalledger.projections import event_types as et
-from evalledger.projections.schema import dataset_records
+from evalledger.projections.schema import dataset_records, valid_at
 from evalledger.projections.unit_of_work import UnitOfWork, commit
 from evalledger.session import Session
 
 #: Records per event: a big merge is several events in one commit, each well under any
 #: server's packet limit.
 RECORDS_PER_EVENT = 5_000
-_LOOKUP_CHUNK = 5_000
 
 
 def new_dataset_id() -> str:
@@ -87,39 +87,39 @@ def create(session: Session, name: str, experiment_ids: list[str], tags: dict[st
             "experiment_ids": experiment_ids,
             "tags": tags,
         }
-        _append(tx, dataset_id, [NewEvent(et.DATASET_CREATED, payload)])
+        _append(tx, dataset_id, [et.DATASET_CREATED.new(payload)])
     return dataset_id
 
 
 def set_tags(session: Session, dataset_id: str, tags: dict[str, str]) -> None:
     with live_dataset(session, dataset_id) as (tx, view):
         payload = {"dataset_version": view.version + 1, "tags": tags}
-        _append(tx, dataset_id, [NewEvent(et.DATASET_TAGS_SET, payload)])
+        _append(tx, dataset_id, [et.DATASET_TAGS_SET.new(payload)])
 
 
 def delete_tag(session: Session, dataset_id: str, key: str) -> None:
     with live_dataset(session, dataset_id) as (tx, view):
         payload = {"dataset_version": view.version + 1, "key": key}
-        _append(tx, dataset_id, [NewEvent(et.DATASET_TAG_DELETED, payload)])
+        _append(tx, dataset_id, [et.DATASET_TAG_DELETED.new(payload)])
 
 
 def link(session: Session, dataset_id: str, experiment_ids: list[str]) -> None:
     with live_dataset(session, dataset_id) as (tx, view):
         _check_experiments(tx.conn, experiment_ids)
         payload = {"dataset_version": view.version + 1, "experiment_ids": experiment_ids}
-        _append(tx, dataset_id, [NewEvent(et.DATASET_EXPERIMENTS_LINKED, payload)])
+        _append(tx, dataset_id, [et.DATASET_EXPERIMENTS_LINKED.new(payload)])
 
 
 def unlink(session: Session, dataset_id: str, experiment_ids: list[str]) -> None:
     with live_dataset(session, dataset_id) as (tx, view):
         payload = {"dataset_version": view.version + 1, "experiment_ids": experiment_ids}
-        _append(tx, dataset_id, [NewEvent(et.DATASET_EXPERIMENTS_UNLINKED, payload)])
+        _append(tx, dataset_id, [et.DATASET_EXPERIMENTS_UNLINKED.new(payload)])
 
 
 def delete(session: Session, dataset_id: str) -> None:
     with live_dataset(session, dataset_id) as (tx, view):
         payload = {"dataset_version": view.version + 1}
-        _append(tx, dataset_id, [NewEvent(et.DATASET_DELETED, payload)])
+        _append(tx, dataset_id, [et.DATASET_DELETED.new(payload)])
 
 
 def delete_records(session: Session, dataset_id: str, record_ids: list[str]) -> int:
@@ -130,19 +130,19 @@ def delete_records(session: Session, dataset_id: str, record_ids: list[str]) -> 
             "dataset_version": view.version + 1,
             "record_ids": [r for r in dict.fromkeys(record_ids) if r in present],
         }
-        _append(tx, dataset_id, [NewEvent(et.DATASET_RECORDS_DELETED, payload)])
+        _append(tx, dataset_id, [et.DATASET_RECORDS_DELETED.new(payload)])
     return len(payload["record_ids"])
 
 
 def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(record_ids), _LOOKUP_CHUNK):
-        chunk = record_ids[start : start + _LOOKUP_CHUNK]
+    for start in range(0, len(record_ids), IN_LIST_CHUNK):
+        chunk = record_ids[start : start + IN_LIST_CHUNK]
         found.update(
             conn.execute(
                 sa.select(dataset_records.c.record_id).where(
                     dataset_records.c.dataset_id == dataset_id,
-                    dataset_records.c.valid_to.is_(None),
+                    valid_at(None),
                     dataset_records.c.record_id.in_(chunk),
                 )
             ).scalars()
@@ -174,8 +174,7 @@ def merge(session: Session, dataset_id: str, incoming: list[RecordInput]) -> tup
         for start in range(0, max(len(records), 1), RECORDS_PER_EVENT):
             chunk = records[start : start + RECORDS_PER_EVENT]
             events.append(
-                NewEvent(
-                    et.DATASET_RECORDS_MERGED,
+                et.DATASET_RECORDS_MERGED.new(
                     {
                         "dataset_version": version,
                         "added": chunk[: max(0, split - start)],
@@ -224,13 +223,13 @@ def _existing_by_hash(tx: UnitOfWork, dataset_id: str, keys: list[str]) -> dict[
         dataset_records.c.source_type,
     )
     rows = []
-    for start in range(0, len(keys), _LOOKUP_CHUNK):
-        chunk = keys[start : start + _LOOKUP_CHUNK]
+    for start in range(0, len(keys), IN_LIST_CHUNK):
+        chunk = keys[start : start + IN_LIST_CHUNK]
         rows.extend(
             conn.execute(
                 sa.select(*cols).where(
                     dataset_records.c.dataset_id == dataset_id,
-                    dataset_records.c.valid_to.is_(None),
+                    valid_at(None),
                     dataset_records.c.inputs_hash.in_(chunk),
                 )
             ).all()
@@ -298,7 +297,7 @@ def restore(session: Session, dataset_id: str, version: int) -> None:
                 "added": chunk[: max(0, split - start)],
                 "updated": chunk[max(0, split - start) :],
             }
-            events.append(NewEvent(et.DATASET_RESTORED, payload, checked=True))
+            events.append(et.DATASET_RESTORED.new(payload, checked=True))
         _append(tx, dataset_id, events)
 
 
@@ -307,14 +306,13 @@ def _rows_at(
 ) -> dict[str, dict[str, Any]]:
     """The record payloads (as merge events carry them) of these records at a version."""
     found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(record_ids), _LOOKUP_CHUNK):
-        chunk = record_ids[start : start + _LOOKUP_CHUNK]
+    for start in range(0, len(record_ids), IN_LIST_CHUNK):
+        chunk = record_ids[start : start + IN_LIST_CHUNK]
         rows = conn.execute(
             sa.select(dataset_records).where(
                 dataset_records.c.dataset_id == dataset_id,
                 dataset_records.c.record_id.in_(chunk),
-                dataset_records.c.valid_from <= version,
-                sa.or_(dataset_records.c.valid_to.is_(None), dataset_records.c.valid_to > version),
+                valid_at(version),
             )
         ).all()
         for row in rows:

@@ -25,6 +25,7 @@ from evalledger.datasets.records import (
 )
 from evalledger.ledger import InvalidParameter, ReadOnlySnapshot, ResourceNotFound
 from evalledger.ledger.memory import gc_paused
+from evalledger.projections.records import source_id_of
 from evalledger.session import Session
 from evalledger.validation import check_tags, to_ms
 
@@ -164,7 +165,7 @@ class EvaluationDataset:
                 columns["tags"] += [b["tags"] for b in bodies]
                 columns["source"] += [cached_source(b["source"], sources) for b in bodies]
                 columns["source_type"] += [r.source_type for r in rows]
-                columns["source_id"] += [r.source_id for r in rows]
+                columns["source_id"] += [source_id_of(b["source"]) for b in bodies]
                 columns["created_time"] += [r.created_time for r in rows]
                 columns["dataset_record_id"] += [r.record_id for r in rows]
         return pd.DataFrame(

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from evalledger.datasets.records import DatasetRecordSource
+from evalledger.projections.records import source_id_of
 
 
 @dataclass(slots=True)
@@ -71,7 +72,7 @@ def record_from_row(
         expectations=body["expectations"],
         tags=body["tags"],
         source=source,
-        source_id=row.source_id,
+        source_id=source_id_of(src),
         source_type=row.source_type,
         created_time=row.created_time,
         last_update_time=row.last_update_time,

@@ -15,7 +15,7 @@ from evalledger.datasets.entities import DatasetRecord, record_from_row
 from evalledger.datasets.records import record_content
 from evalledger.ledger import ResourceNotFound
 from evalledger.ledger.memory import gc_paused
-from evalledger.projections.schema import dataset_records, dataset_versions
+from evalledger.projections.schema import dataset_records, dataset_versions, row_valid_at
 
 HISTORY_COLUMNS = [
     "version",
@@ -221,9 +221,9 @@ def _diff(conn: sa.Connection, dataset_id: str, a: int, b: int) -> DatasetDiff:
     at_a: dict[str, Any] = {}
     at_b: dict[str, Any] = {}
     for row in rows:
-        if row.valid_from <= a and (row.valid_to is None or row.valid_to > a):
+        if row_valid_at(row, a):
             at_a[row.record_id] = row
-        if row.valid_from <= b and (row.valid_to is None or row.valid_to > b):
+        if row_valid_at(row, b):
             at_b[row.record_id] = row
     wanted = list({id(r): r for r in [*at_a.values(), *at_b.values()]}.values())
     bodies = dict(zip(map(id, wanted), reads.decode_bodies(wanted), strict=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from evalledger.ledger import ANY, InvalidParameter, NewEvent, ResourceNotFound
+from evalledger.ledger import ANY, InvalidParameter, ResourceNotFound
 from evalledger.projections import event_types as et
 from evalledger.projections.schema import dataset_label_moves, dataset_versions
 from evalledger.projections.unit_of_work import commit
@@ -35,7 +35,7 @@ def move_label(session: Session, dataset_id: str, label: str, version: int) -> N
         payload = {"dataset_id": dataset_id, "label": label, "version": version}
         tx.append(
             et.label_stream_id(dataset_id),
-            [NewEvent(et.VERSION_LABELED, payload)],
+            [et.VERSION_LABELED.new(payload)],
             ANY,
             stream_type=et.LABEL_STREAM,
         )

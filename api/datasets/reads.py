@@ -3,13 +3,13 @@ version. Each is one indexed query whose cost does not grow with the history."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
-from evalledger.projections.schema import dataset_records, dataset_versions, datasets
+from evalledger.projections.dataset_state import DatasetState
+from evalledger.projections.schema import dataset_records, dataset_versions, datasets, valid_at
 from evalledger.query.filters import compare
 
 
@@ -18,43 +18,8 @@ def exact_equals(column: sa.ColumnElement[str], value: str) -> sa.ColumnElement[
     return compare(column, "=", value)
 
 
-@dataclass(frozen=True, slots=True)
-class DatasetView:
-    """A dataset's metadata at one version (the current one or a past one)."""
-
-    dataset_id: str
-    name: str
-    version: int
-    digest: str
-    num_records: int
-    source_counts: dict[str, int]
-    tags: dict[str, str]
-    experiment_ids: list[str]
-    created_time: int
-    last_update_time: int
-    created_by: str
-    last_updated_by: str
-    deleted: bool
-    next_seq: int = 0
-
-
-def _view(row: Any, created: Any) -> DatasetView:
-    return DatasetView(
-        dataset_id=row.dataset_id,
-        name=row.name,
-        version=row.version,
-        digest=row.digest,
-        num_records=row.num_records,
-        source_counts=orjson.loads(row.source_counts),
-        tags=orjson.loads(row.tags),
-        experiment_ids=orjson.loads(row.experiment_ids),
-        created_time=created.created_time,
-        last_update_time=row.last_update_time,
-        created_by=created.created_by,
-        last_updated_by=row.last_updated_by,
-        deleted=row.deleted,
-        next_seq=getattr(row, "next_seq", 0),
-    )
+#: A dataset's metadata at one version (the current one or a past one).
+DatasetView = DatasetState
 
 
 def current(
@@ -78,7 +43,7 @@ def current(
 
 def from_row(row: Any) -> DatasetView:
     """The view of a row of the current-datasets table."""
-    return _view(row, row)
+    return DatasetState.from_row(row)
 
 
 def versions_table_view(conn: sa.Connection, dataset_id: str, version: int) -> DatasetView | None:
@@ -98,7 +63,7 @@ def versions_table_view(conn: sa.Connection, dataset_id: str, version: int) -> D
             dataset_versions.c.user.label("created_by"),
         ).where(dataset_versions.c.dataset_id == dataset_id, dataset_versions.c.version == 0)
     ).one()
-    return _view(row, created)
+    return DatasetState.from_row(row, created)
 
 
 RECORD_COLUMNS = (
@@ -118,7 +83,6 @@ FRAME_COLUMNS = (
     dataset_records.c.record_id,
     dataset_records.c.body,
     dataset_records.c.source_type,
-    dataset_records.c.source_id,
     dataset_records.c.created_time,
 )
 
@@ -127,14 +91,7 @@ def records_query(
     dataset_id: str, version: int | None = None, columns: tuple[Any, ...] = RECORD_COLUMNS
 ) -> sa.Select[Any]:
     """The records of a dataset in creation order, current or as of a version."""
-    query = sa.select(*columns).where(dataset_records.c.dataset_id == dataset_id)
-    if version is None:
-        query = query.where(dataset_records.c.valid_to.is_(None))
-    else:
-        query = query.where(
-            dataset_records.c.valid_from <= version,
-            sa.or_(dataset_records.c.valid_to.is_(None), dataset_records.c.valid_to > version),
-        )
+    query = sa.select(*columns).where(dataset_records.c.dataset_id == dataset_id, valid_at(version))
     return query.order_by(dataset_records.c.seq)
 
 

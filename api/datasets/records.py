@@ -39,6 +39,7 @@ from typing import Any, NoReturn
 
 import orjson
 
+from evalledger.ledger.encoding import are_plain, is_plain_dict, json_problem
 from evalledger.ledger.errors import InvalidParameter
 from evalledger.ledger.ids import uuid7_hex
 from evalledger.ledger.memory import gc_paused
@@ -69,8 +70,6 @@ __all__ = [
 ]
 
 _SORT = orjson.OPT_SORT_KEYS
-_MIN_INT = -(2**63)
-_MAX_INT = 2**63 - 1
 _FIELDS = ("inputs", "outputs", "expectations", "tags", "source")
 _IGNORED = frozenset(
     (
@@ -84,7 +83,6 @@ _IGNORED = frozenset(
     )
 )
 _KNOWN = frozenset(_FIELDS) | _IGNORED
-_JSON_TYPES = "use str, int, float, bool, None, list or dict"
 SCHEMA_VERSION = "1.0"
 
 
@@ -159,7 +157,7 @@ def _parse_source(value: Any, prefix: str, path: str) -> DatasetRecordSource:
         raise InvalidParameter(
             f"{prefix}field '{path}.source_data': expected a dict, got {_tname(data)}"
         )
-    if not _ok_dict(data):
+    if not is_plain_dict(data):
         _raise_bad(data, f"{path}.source_data", prefix)
     if type(value) is DatasetRecordSource and value.source_type is source_type:
         return value
@@ -335,22 +333,22 @@ def _normalize_one(i: int, rec: Any) -> RecordInput:
         if inputs is MISSING:
             raise InvalidParameter(f"record {i}: field 'inputs': missing (every record needs one)")
         inputs = _as_dict(i, "inputs", inputs)
-    if not _ok_dict(inputs):
+    if not is_plain_dict(inputs):
         _raise_json(i, "inputs", inputs)
     outputs = rec.get("outputs", MISSING)
-    if outputs is not MISSING and not _ok_seq((outputs,)):
+    if outputs is not MISSING and not are_plain((outputs,)):
         _raise_json(i, "outputs", outputs)
     expectations = rec.get("expectations")
     if expectations is not None:
         if type(expectations) is not dict:
             expectations = _as_dict(i, "expectations", expectations)
-        if not _ok_dict(expectations):
+        if not is_plain_dict(expectations):
             _raise_json(i, "expectations", expectations)
     tags = rec.get("tags")
     if tags is not None:
         if type(tags) is not dict:
             tags = _as_dict(i, "tags", tags)
-        if not _ok_dict(tags):
+        if not is_plain_dict(tags):
             _raise_json(i, "tags", tags)
     source = rec.get("source")
     if source is not None:
@@ -367,90 +365,13 @@ def _as_dict(i: int, name: str, value: Any) -> dict[str, Any]:
     raise InvalidParameter(f"record {i}: field '{name}': expected a dict, got {got}")
 
 
-# JSON checks: a fast boolean walk; on failure a second walk finds the path for the message.
-
-
-def _ok_dict(d: dict[Any, Any]) -> bool:
-    """True when `d` is plain JSON (str keys). Leaves are checked inline: this is hot."""
-    for key, x in d.items():
-        if type(key) is not str:
-            return False
-        t = type(x)
-        if t is str or t is bool or x is None:
-            continue
-        if t is dict:
-            if not _ok_dict(x):
-                return False
-        elif t is int:
-            if not _MIN_INT <= x <= _MAX_INT:
-                return False
-        elif t is float:
-            if x - x != 0.0:  # NaN and +-inf
-                return False
-        elif t is list or t is tuple:
-            if not _ok_seq(x):
-                return False
-        else:
-            return False
-    return True
-
-
-def _ok_seq(items: Iterable[Any]) -> bool:
-    """True when every item is plain JSON."""
-    for x in items:
-        t = type(x)
-        if t is str or t is bool or x is None:
-            continue
-        if t is dict:
-            if not _ok_dict(x):
-                return False
-        elif t is int:
-            if not _MIN_INT <= x <= _MAX_INT:
-                return False
-        elif t is float:
-            if x - x != 0.0:
-                return False
-        elif t is list or t is tuple:
-            if not _ok_seq(x):
-                return False
-        else:
-            return False
-    return True
-
-
-def _find_bad(value: Any, path: str) -> tuple[str, str] | None:
-    """(path, reason) of the first non-JSON value, in check_json's wording."""
-    stack: list[tuple[Any, str]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        t = type(item)
-        if t is str or t is bool or item is None:
-            continue
-        if t is int:
-            if not _MIN_INT <= item <= _MAX_INT:
-                return where, f"integer {item} does not fit in 64 bits"
-        elif t is float:
-            if item - item != 0.0:
-                return where, (f"{item!r} is not a JSON number (NaN and infinity are not allowed)")
-        elif t is dict:
-            for key in item:
-                if type(key) is not str:
-                    return where, f"key {key!r} is not a string"
-            stack.extend((sub, f"{where}.{key}") for key, sub in reversed(item.items()))
-        elif t is list or t is tuple:
-            stack.extend((sub, f"{where}[{n}]") for n, sub in reversed(list(enumerate(item))))
-        else:
-            return where, f"a {t.__name__} is not a JSON value ({_JSON_TYPES})"
-    return None
-
-
 def _raise_json(i: int, name: str, value: Any) -> NoReturn:
     _raise_bad(value, name, f"record {i}: ")
 
 
 def _raise_bad(value: Any, path: str, prefix: str) -> NoReturn:
     """Raise InvalidParameter naming the first non-JSON value under `path`."""
-    where, reason = _find_bad(value, path) or (path, "not a JSON value")
+    where, reason = json_problem(value, path) or (path, "not a JSON value")
     raise InvalidParameter(f"{prefix}field '{where}': {reason}")
 
 
@@ -465,7 +386,7 @@ def inputs_hash(inputs: dict[str, Any]) -> str:
     """sha256 hex of the canonical JSON of `inputs` (sorted keys; ``1`` and ``1.0`` differ)."""
     if not isinstance(inputs, dict):
         raise InvalidParameter(f"field 'inputs': expected a dict, got {_tname(inputs)}")
-    if not _ok_dict(inputs):
+    if not is_plain_dict(inputs):
         _raise_bad(inputs, "inputs", "")
     return _hash(inputs)
 

@@ -52,6 +52,7 @@ from evalledger.datasets.functions import create_dataset, get_dataset
 from evalledger.datasets.records import RecordInput, normalize_records
 from evalledger.ledger import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
 from evalledger.session import Session
+from evalledger.text import clip
 
 __all__ = [
     "BATCH_SIZE",
@@ -507,5 +508,4 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _clip(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+    return repr(clip(text, limit))

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from evalledger import errors
 from evalledger.client import Client
 from evalledger.datasets.dataset import EvaluationDataset
-from evalledger.demo.output import clip, heading, say
+from evalledger.demo.output import heading, say
 from evalledger.demo.traces import run_trace_demo
+from evalledger.text import clip_json
 
 DATASET_NAME = "customer_support_qa"
 EXPERIMENT_ID = "0"
@@ -51,7 +51,7 @@ def _status(ds: EvaluationDataset) -> str:
 
 
 def _compact(value: Any, width: int = CELL_WIDTH) -> str:
-    return clip(orjson.dumps(value, default=str).decode(), width)
+    return clip_json(value, width)
 
 
 # --------------------------------------------------------------------------- steps

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from evalledger.text import clip
+
 
 def say(text: str = "") -> None:
     print(text, flush=True)
@@ -12,11 +14,6 @@ def say(text: str = "") -> None:
 def heading(text: str) -> None:
     say()
     say(f"== {text}")
-
-
-def clip(text: str, width: int) -> str:
-    """The text, cut to `width` characters with an ellipsis when longer."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def short(value: Any, width: int = 44) -> str:

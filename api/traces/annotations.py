@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from evalledger.ledger import (
     InvalidParameter,
-    NewEvent,
     ResourceNotFound,
     check_json,
 )
@@ -40,7 +39,7 @@ def set_trace_tag(session: Session, trace_id: str, key: str, value: Any) -> None
         version = trace_version(tx, trace_id)
         tx.append(
             trace_id,
-            [NewEvent(et.TRACE_TAG_SET, {"key": key, "value": value})],
+            [et.TRACE_TAG_SET.new({"key": key, "value": value})],
             version,
             stream_type=et.TRACE_STREAM,
         )
@@ -61,7 +60,7 @@ def delete_trace_tag(session: Session, trace_id: str, key: str) -> None:
             raise ResourceNotFound(f"trace {trace_id!r} has no tag {key!r}")
         tx.append(
             trace_id,
-            [NewEvent(et.TRACE_TAG_DELETED, {"key": key})],
+            [et.TRACE_TAG_DELETED.new({"key": key})],
             version,
             stream_type=et.TRACE_STREAM,
         )
@@ -155,7 +154,7 @@ def _log_assessment(
             body["span_id"] = span_id
         tx.append(
             trace_id,
-            [NewEvent(et.ASSESSMENT_LOGGED, {"assessment": body})],
+            [et.ASSESSMENT_LOGGED.new({"assessment": body})],
             version,
             stream_type=et.TRACE_STREAM,
         )

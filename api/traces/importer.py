@@ -20,10 +20,10 @@ from evalledger.experiments import DEFAULT_EXPERIMENT_ID, append_created, missin
 from evalledger.ledger import (
     NO_STREAM,
     InvalidParameter,
-    NewEvent,
     ResourceNotFound,
     check_json,
 )
+from evalledger.ledger.bulk import IN_LIST_CHUNK
 from evalledger.ledger.memory import gc_paused
 from evalledger.ledger.schema import events
 from evalledger.projections import event_types as et
@@ -42,7 +42,6 @@ from evalledger.traces.entities import (
 IMPORT_BATCH = 2_000
 #: An import that adds this many traces refreshes the planner's statistics.
 ANALYZE_AFTER = 2_000
-_CHUNK = 5_000
 
 # --------------------------------------------------------------------------- import
 
@@ -147,8 +146,8 @@ def _unique(items: Items, experiment_id: str | None) -> Iterator[dict[str, Any]]
 def _stream_types(conn: sa.Connection, stream_ids: list[str]) -> dict[str, str]:
     """stream id -> stream type, for those of these ids that name a stream."""
     found: dict[str, str] = {}
-    for start in range(0, len(stream_ids), _CHUNK):
-        chunk = stream_ids[start : start + _CHUNK]
+    for start in range(0, len(stream_ids), IN_LIST_CHUNK):
+        chunk = stream_ids[start : start + IN_LIST_CHUNK]
         query = sa.select(events.c.stream_id, events.c.stream_type).where(
             events.c.stream_id.in_(chunk), events.c.version == 0
         )
@@ -208,7 +207,7 @@ def _commit_batch(session: Session, batch: list[dict[str, Any]]) -> int:
             [
                 (
                     body["info"]["trace_id"],
-                    [NewEvent(et.TRACE_LOGGED, {"trace": body}, checked=True)],
+                    [et.TRACE_LOGGED.new({"trace": body}, checked=True)],
                     NO_STREAM,
                 )
                 for body in new

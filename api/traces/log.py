@@ -14,7 +14,6 @@ from evalledger.experiments import DEFAULT_EXPERIMENT_ID, missing_experiments
 from evalledger.ledger import (
     NO_STREAM,
     InvalidParameter,
-    NewEvent,
     ResourceAlreadyExists,
     ResourceNotFound,
     check_json,
@@ -53,7 +52,7 @@ def trace_version(tx: UnitOfWork, trace_id: str) -> int:
 def append_trace(tx: UnitOfWork, body: dict[str, Any]) -> None:
     tx.append(
         body["info"]["trace_id"],
-        [NewEvent(et.TRACE_LOGGED, {"trace": body}, checked=True)],
+        [et.TRACE_LOGGED.new({"trace": body}, checked=True)],
         NO_STREAM,
         stream_type=et.TRACE_STREAM,
     )

@@ -11,6 +11,7 @@ from evalledger.ledger import (
     EventStore,
     ResourceNotFound,
 )
+from evalledger.ledger.bulk import IN_LIST_CHUNK
 from evalledger.ledger.schema import events
 from evalledger.projections.schema import assessments as assessments_table
 from evalledger.projections.schema import trace_tags, traces
@@ -19,8 +20,6 @@ from evalledger.traces.entities import (
     Trace,
     check_trace_id,
 )
-
-_CHUNK = 5_000
 
 
 def hydrate(conn: sa.Connection, rows: list[Any], store: EventStore) -> list[Trace]:
@@ -31,11 +30,11 @@ def hydrate(conn: sa.Connection, rows: list[Any], store: EventStore) -> list[Tra
     tags: dict[str, dict[str, str]] = {}
     found: dict[str, list[Any]] = {}
     a = assessments_table.c
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for start in range(0, len(ids), IN_LIST_CHUNK):
+        chunk = ids[start : start + IN_LIST_CHUNK]
         query = sa.select(
             events.c.position, events.c.event_type, events.c.schema_version, events.c.payload
-        ).where(events.c.position.in_([r.position for r in rows[start : start + _CHUNK]]))
+        ).where(events.c.position.in_([r.position for r in rows[start : start + IN_LIST_CHUNK]]))
         bodies.update((row.position, row) for row in conn.execute(query))
         query = sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
             trace_tags.c.trace_id.in_(chunk)
