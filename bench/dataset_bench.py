@@ -5,7 +5,9 @@ from __future__ import annotations
 import resource
 import time
 
-from .harness import Report, Result, bench_store, best_of, timed
+from evalledger.datasets import commands
+
+from .harness import Report, Result, bench_store, best_of, client_of, timed
 
 
 def _records(start: int, stop: int, answer_offset: int = 0) -> list[dict]:
@@ -19,18 +21,10 @@ def _records(start: int, stop: int, answer_offset: int = 0) -> list[dict]:
     ]
 
 
-def _use(url: str) -> None:
-    from evalledger import set_tracking_uri
-
-    set_tracking_uri(url)
-
-
 def run(backend: str, report: Report) -> None:
-    from evalledger import create_dataset, get_dataset, search_datasets
-
     with bench_store(backend) as store:
-        _use(store.engine.url.render_as_string(hide_password=False))
-        ds = create_dataset("bench-merge")
+        client = client_of(store)
+        ds = client.create_dataset("bench-merge")
         batch = _records(0, 10_000)
         report.add(
             Result(
@@ -53,21 +47,21 @@ def run(backend: str, report: Report) -> None:
         report.add(
             Result(
                 "get_dataset(name=...)",
-                best_of(20, lambda: get_dataset(name="bench-merge")),
+                best_of(20, lambda: client.get_dataset(name="bench-merge")),
                 "s",
                 0.005,
                 False,
             )
         )
 
-        _many_datasets(store)
+        _many_datasets(client)
         query = "tags.team = 'team-7' AND tags.stage = 'golden'"
-        found = search_datasets(filter_string=query, max_results=1000)
+        found = client.search_datasets(filter_string=query, max_results=1000)
         assert len(found) > 0
         report.add(
             Result(
                 "search_datasets, tag filter, 10,000 datasets",
-                best_of(5, lambda: search_datasets(filter_string=query, max_results=1000)),
+                best_of(5, lambda: client.search_datasets(filter_string=query, max_results=1000)),
                 "s",
                 0.05,
                 False,
@@ -75,13 +69,11 @@ def run(backend: str, report: Report) -> None:
         )
 
 
-def _many_datasets(store) -> None:
+def _many_datasets(client) -> None:
     """10,000 datasets with tags, written straight through the command layer."""
-    from evalledger import dataset_commands as commands
-
     for i in range(10_000):
         commands.create(
-            store,
+            client.session,
             f"ds-{i:05d}",
             ["0"],
             {"team": f"team-{i % 50}", "stage": "golden" if i % 3 == 0 else "dev"},
@@ -90,11 +82,8 @@ def _many_datasets(store) -> None:
 
 def run_million(backend: str, report: Report) -> None:
     """A 1,000,000-record dataset: merged in batches of 10,000, then read with to_df."""
-    from evalledger import create_dataset
-
     with bench_store(backend) as store:
-        _use(store.engine.url.render_as_string(hide_password=False))
-        _million(report, create_dataset("bench-million"))
+        _million(report, client_of(store).create_dataset("bench-million"))
 
 
 def _million(report: Report, ds) -> None:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from evalledger import Client
 from evalledger.ledger import EventStore, create_engine
 from evalledger.ledger.testing import fresh_database
 from evalledger.migrations.runner import upgrade
@@ -71,3 +72,8 @@ def bench_store(backend: str) -> Iterator[EventStore]:
             yield EventStore(engine)
         finally:
             engine.dispose()
+
+
+def client_of(store: EventStore) -> Client:
+    """A client on a bench store's database."""
+    return Client(store.engine.url.render_as_string(hide_password=False), user="bench")

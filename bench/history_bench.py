@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+from evalledger.datasets import commands
+from evalledger.datasets.records import normalize_records
 from evalledger.ledger import verify_chain
 from evalledger.projections.rebuild import check_projections, rebuild
 
-from .harness import Report, Result, bench_store, best_of, timed
+from .harness import Report, Result, bench_store, best_of, client_of, timed
 
 RECORDS, VERSIONS, CHANGES = 10_000, 1_000, 10
 SMALL_COMMITS = 20_000
-
-
-def _use(store) -> None:
-    from evalledger import set_tracking_uri
-
-    set_tracking_uri(store.engine.url.render_as_string(hide_password=False))
 
 
 def _event_count(store) -> int:
@@ -22,11 +18,9 @@ def _event_count(store) -> int:
 
 
 def run(backend: str, report: Report) -> None:
-    from evalledger import create_dataset, get_dataset
-
     with bench_store(backend) as store:
-        _use(store)
-        ds = create_dataset("bench-history")
+        client = client_of(store)
+        ds = client.create_dataset("bench-history")
         ds.merge_records(
             [{"inputs": {"q": f"question {i}"}, "expectations": {"a": 0}} for i in range(RECORDS)]
         )
@@ -42,7 +36,7 @@ def run(backend: str, report: Report) -> None:
         current = best_of(3, ds.to_df)
         report.add(Result("to_df, current version (10,000 records)", current, "s"))
         for version in (1, 500, 1000):
-            snap = get_dataset(name="bench-history", version=version)
+            snap = client.get_dataset(name="bench-history", version=version)
             seconds = best_of(3, snap.to_df)
             report.add(
                 Result(
@@ -70,14 +64,11 @@ def run(backend: str, report: Report) -> None:
         report.add(Result("verify: hash chain", events / seconds, "events/s", 200_000))
 
     with bench_store(backend) as store:
-        _use(store)
-        ds = create_dataset("bench-small-commits")
-        from evalledger import dataset_commands as commands
-        from evalledger.datasets.records import normalize_records
-
+        client = client_of(store)
+        ds = client.create_dataset("bench-small-commits")
         for i in range(SMALL_COMMITS):
             commands.merge(
-                store,
+                client.session,
                 ds.dataset_id,
                 normalize_records([{"inputs": {"q": f"q{i}"}, "expectations": {"a": i}}]),
             )

@@ -10,7 +10,7 @@ import orjson
 
 from evalledger.projections.traces_fold import format_time_ms
 
-from .harness import Report, Result, bench_store, best_of, timed
+from .harness import Report, Result, bench_store, best_of, client_of, timed
 
 TRACES, MERGED = 100_000, 10_000
 START_MS = 1_795_000_000_000
@@ -129,28 +129,26 @@ def trace_json(i: int) -> bytes:
 
 
 def run(backend: str, report: Report) -> None:
-    from evalledger import create_dataset, import_traces, search_traces, set_tracking_uri
-
     with (
         tempfile.TemporaryDirectory(prefix="evalledger-traces-") as directory,
         bench_store(backend) as store,
     ):
-        set_tracking_uri(store.engine.url.render_as_string(hide_password=False))
+        client = client_of(store)
         path = Path(directory) / "traces.jsonl"
         with path.open("wb") as handle:
             for i in range(TRACES):
                 handle.write(trace_json(i) + b"\n")
-        seconds = timed(lambda: import_traces(path))
+        seconds = timed(lambda: client.import_traces(path))
         report.add(
             Result(f"import {TRACES:,} traces (3 spans each, .jsonl)", seconds, "s", 30, False)
         )
         report.add(Result("  = traces imported per second", TRACES / seconds, "traces/s"))
-        seconds = timed(lambda: import_traces(path))
+        seconds = timed(lambda: client.import_traces(path))
         report.add(Result(f"re-import the same {TRACES:,} traces (no-op)", seconds, "s"))
 
         query = "tags.environment = 'production'"
-        assert len(search_traces(filter_string=query, max_results=100)) == 100
-        seconds = best_of(5, lambda: search_traces(filter_string=query, max_results=100))
+        assert len(client.search_traces(filter_string=query, max_results=100)) == 100
+        seconds = best_of(5, lambda: client.search_traces(filter_string=query, max_results=100))
         report.add(
             Result(
                 f"search_traces, one tag filter, max_results=100 of {TRACES:,}",
@@ -161,11 +159,11 @@ def run(backend: str, report: Report) -> None:
             )
         )
         rare = "tags.quality_score = '0.42' AND metadata.`mlflow.trace.session` = 'session-4'"
-        seconds = best_of(5, lambda: search_traces(filter_string=rare, max_results=100))
+        seconds = best_of(5, lambda: client.search_traces(filter_string=rare, max_results=100))
         report.add(Result("search_traces, a filter matching 1 trace", seconds, "s"))
 
-        found = search_traces(filter_string=query, max_results=MERGED, return_type="list")
-        ds = create_dataset("bench-traces")
+        found = client.search_traces(filter_string=query, max_results=MERGED, return_type="list")
+        ds = client.create_dataset("bench-traces")
         seconds = timed(lambda: ds.merge_records(found))
         assert ds.num_records == MERGED
         report.add(
@@ -173,8 +171,8 @@ def run(backend: str, report: Report) -> None:
                 f"merge {MERGED:,} traces (list of Trace) into a dataset", seconds, "s", 0.5, False
             )
         )
-        frame = search_traces(filter_string=query, max_results=MERGED)
-        other = create_dataset("bench-traces-df")
+        frame = client.search_traces(filter_string=query, max_results=MERGED)
+        other = client.create_dataset("bench-traces-df")
         seconds = timed(lambda: other.merge_records(frame))
         report.add(
             Result(
@@ -185,8 +183,7 @@ def run(backend: str, report: Report) -> None:
                 False,
             )
         )
-        seconds = timed(lambda: search_traces(filter_string=query, max_results=MERGED))
+        seconds = timed(lambda: client.search_traces(filter_string=query, max_results=MERGED))
         report.add(
             Result(f"search_traces returning {MERGED:,} traces as a DataFrame", seconds, "s")
         )
-        set_tracking_uri(None)
