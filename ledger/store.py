@@ -438,8 +438,3 @@ def _read_head(conn: sa.Connection, *, for_update: bool = False) -> Head:
 def _lock_head(conn: sa.Connection) -> Head:
     """Lock the head row (SQLite already holds its write lock from BEGIN IMMEDIATE)."""
     return _read_head(conn, for_update=True)
-
-
-def event_count(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 
 _MOD = 1 << 256
-EMPTY_SUM = "0" * 64
 
 
 def add(total: int, content_hash: str) -> int:
@@ -29,11 +28,3 @@ def to_hex(total: int) -> str:
 def digest(total: int) -> str:
     """The public digest of a dataset whose content hashes sum to `total`."""
     return hashlib.sha256(b"evalledger-dataset-v1:" + to_hex(total).encode()).hexdigest()
-
-
-def of_hashes(content_hashes: list[str]) -> str:
-    """The digest of a set of records given their content hashes (for checks and tests)."""
-    total = 0
-    for h in content_hashes:
-        total = add(total, h)
-    return digest(total)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -43,7 +42,6 @@ from evalledger.ledger.encoding import are_plain, is_plain_dict, json_problem
 from evalledger.ledger.errors import InvalidParameter
 from evalledger.ledger.ids import uuid7_hex
 from evalledger.ledger.memory import gc_paused
-from evalledger.projections import digest
 
 __all__ = [
     "MISSING",
@@ -51,22 +49,13 @@ __all__ = [
     "DatasetRecordSourceType",
     "RecordInput",
     "RecordState",
-    "compute_profile",
-    "compute_schema",
-    "dataset_digest",
-    "infer_source",
-    "inputs_hash",
     "inputs_key",
     "merge_batch",
-    "merge_into",
-    "new_record_id",
     "normalize_records",
     "profile_json",
     "record_content",
-    "record_hash",
     "record_ids",
     "schema_of",
-    "source_id",
 ]
 
 _SORT = orjson.OPT_SORT_KEYS
@@ -162,20 +151,6 @@ def _parse_source(value: Any, prefix: str, path: str) -> DatasetRecordSource:
     if type(value) is DatasetRecordSource and value.source_type is source_type:
         return value
     return DatasetRecordSource(source_type, dict(data))
-
-
-def infer_source(rec: RecordInput) -> DatasetRecordSource:
-    """Explicit source wins; else truthy expectations -> HUMAN; else CODE (MLflow's rule)."""
-    if rec.source is not None:
-        return rec.source
-    return _HUMAN if rec.expectations else _CODE
-
-
-def source_id(source: DatasetRecordSource) -> str | None:
-    """The trace id for TRACE sources, else ``source_data["source_id"]`` (None when absent)."""
-    key = "trace_id" if source.source_type is DatasetRecordSourceType.TRACE else "source_id"
-    value = source.source_data.get(key)
-    return None if value is None else str(value)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -382,15 +357,6 @@ def _tname(value: Any) -> str:
 # --------------------------------------------------------------------------- hashing
 
 
-def inputs_hash(inputs: dict[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of `inputs` (sorted keys; ``1`` and ``1.0`` differ)."""
-    if not isinstance(inputs, dict):
-        raise InvalidParameter(f"field 'inputs': expected a dict, got {_tname(inputs)}")
-    if not is_plain_dict(inputs):
-        _raise_bad(inputs, "inputs", "")
-    return _hash(inputs)
-
-
 def inputs_key(inputs: dict[str, Any]) -> str:
     """inputs_hash for inputs that normalize_records already validated (no second check)."""
     return _hash(inputs)
@@ -434,36 +400,9 @@ class RecordState:
     seq: int
 
 
-def new_record_id() -> str:
-    """``"dr-"`` + 32 hex digits of a UUIDv7 (time-ordered, see ledger.ids)."""
-    return "dr-" + uuid7_hex(1, time.time_ns() // 1_000_000)[0]
-
-
 def record_ids(count: int, time_ms: int) -> Callable[[], str]:
     """A factory handing out `count` increasing record ids minted at `time_ms`."""
     return iter(["dr-" + h for h in uuid7_hex(count, time_ms)]).__next__
-
-
-def merge_into(
-    existing: RecordState | None,
-    incoming: RecordInput,
-    *,
-    record_id_factory: Callable[[], str] = new_record_id,
-    now_ms: int,
-    user: str,
-    seq: int,
-) -> tuple[RecordState, bool]:
-    """Merge one record (API.md §6); returns (state, changed). `existing` is not mutated.
-
-    New: a fresh state with `seq` (a match keeps its own seq). Match: expectations and
-    tags merged key by key (new wins), outputs replaced when the incoming record has the
-    key, the first source and created_* kept; last_update_* move only when the content
-    changed.
-    """
-    if existing is None:
-        return _new_state(incoming, record_id_factory(), now_ms, user, seq), True
-    state = _updated_state(existing, incoming, now_ms, user)
-    return (existing, False) if state is None else (state, True)
 
 
 def _new_state(rec: RecordInput, record_id: str, now_ms: int, user: str, seq: int) -> RecordState:
@@ -475,7 +414,7 @@ def _new_state(rec: RecordInput, record_id: str, now_ms: int, user: str, seq: in
         None if outputs is MISSING else outputs,
         expectations or {},
         rec.tags or {},
-        rec.source or (_HUMAN if expectations else _CODE),  # = infer_source(rec)
+        rec.source or (_HUMAN if expectations else _CODE),  # MLflow's inference rule
         now_ms,
         user,
         now_ms,
@@ -529,7 +468,7 @@ def merge_batch(
     now_ms: int,
     user: str,
     next_seq: int | None = None,
-    record_id_factory: Callable[[], str] = new_record_id,
+    record_id_factory: Callable[[], str] | None = None,
     keys: Sequence[str] | None = None,
 ) -> tuple[list[RecordState], list[RecordState]]:
     """Merge a batch into `existing` (keyed by inputs hash; not mutated): (added, updated).
@@ -542,6 +481,8 @@ def merge_batch(
     """
     if next_seq is None:
         next_seq = max((s.seq for s in existing.values()), default=-1) + 1
+    if record_id_factory is None:
+        record_id_factory = record_ids(len(incoming), now_ms)
     added: dict[str, RecordState] = {}
     updated: dict[str, RecordState] = {}
     repeated: set[str] = set()
@@ -599,16 +540,6 @@ def record_content(state: RecordState) -> dict[str, Any]:
     }
 
 
-def record_hash(state: RecordState) -> str:
-    """sha256 hex of the canonical JSON of ``record_content(state)``."""
-    return _hash(record_content(state))
-
-
-def dataset_digest(states: Iterable[RecordState]) -> str:
-    """Order- and time-independent digest (the one the projections maintain)."""
-    return digest.of_hashes([record_hash(s) for s in states])
-
-
 # --------------------------------------------------------------------------- schema/profile
 
 
@@ -638,11 +569,6 @@ def _note(types: dict[str, str], key: str, value: Any) -> None:
         types[key] = "float"
 
 
-def compute_schema(states: Iterable[RecordState]) -> str:
-    """JSON ``{"inputs": {f: type}, "outputs": ..., "expectations": ..., "version": "1.0"}``."""
-    return schema_of(sorted(states, key=lambda s: s.seq))
-
-
 def schema_of(records: Iterable[Any]) -> str:
     """compute_schema for records already in creation order (anything with ``inputs``,
     ``outputs`` and ``expectations``: RecordState or DatasetRecord)."""
@@ -667,17 +593,6 @@ def schema_of(records: Iterable[Any]) -> str:
         "version": SCHEMA_VERSION,
     }
     return orjson.dumps(schema, option=_SORT).decode()
-
-
-def compute_profile(states: Iterable[RecordState]) -> str:
-    """JSON ``{"num_records": n, "source_types": {type: count}}`` (only types present)."""
-    counts: dict[str, int] = {}
-    total = 0
-    for state in states:
-        name = state.source.source_type.value
-        counts[name] = counts.get(name, 0) + 1
-        total += 1
-    return profile_json(total, counts)
 
 
 def profile_json(num_records: int, source_counts: dict[str, int]) -> str:

@@ -19,22 +19,18 @@ from evalledger.datasets.records import (
     DatasetRecordSourceType,
     RecordInput,
     RecordState,
-    compute_profile,
-    compute_schema,
-    dataset_digest,
-    infer_source,
-    inputs_hash,
+    inputs_key,
     merge_batch,
-    merge_into,
-    new_record_id,
     normalize_records,
+    profile_json,
     record_content,
     record_ids,
-    source_id,
+    schema_of,
 )
 from evalledger.ledger.encoding import canonical_bytes
 from evalledger.ledger.errors import InvalidParameter
 from evalledger.projections import digest
+from evalledger.projections.records import body_text, content_hash, source_id_of
 
 T = DatasetRecordSourceType
 GOOD = {"inputs": {"q": "ok"}}
@@ -67,8 +63,33 @@ def state(
 
 
 def merge(existing: RecordState | None, rec: dict[str, Any], now: int = 2) -> tuple:
-    (incoming,) = normalize_records([rec])
-    return merge_into(existing, incoming, now_ms=now, user="bob", seq=7)
+    """Merge one record the way a merge commit does: (the record's state, changed)."""
+    known = {} if existing is None else {inputs_key(existing.inputs): existing}
+    added, updated = merge_batch(
+        known, normalize_records([rec]), now_ms=now, user="bob", next_seq=7
+    )
+    changed = added or updated
+    return (changed[0] if changed else existing), bool(changed)
+
+
+def inputs_hash(inputs: Any) -> str:
+    """The key a merge matches records on, for inputs that passed validation."""
+    (record,) = normalize_records([{"inputs": inputs}])
+    return inputs_key(record.inputs)
+
+
+def dataset_digest(states: list[RecordState]) -> str:
+    """An independent digest: the sum of the records' content hashes (see projections.digest)."""
+    total = 0
+    for state in states:
+        total = digest.add(total, content_hash(body_text(record_content(state))))
+    return digest.digest(total)
+
+
+def source_of(rec: dict[str, Any]) -> DatasetRecordSource:
+    """The source a new record gets when merged."""
+    (added,), _ = merge_batch({}, normalize_records([rec]), now_ms=1, user="u")
+    return added.source
 
 
 # ----------------------------------------------------------------------------- validation
@@ -216,20 +237,27 @@ def test_source_dict_round_trip() -> None:
         DatasetRecordSource.from_dict({"source_type": "nope"})
 
 
-def test_infer_source() -> None:
-    explicit = DatasetRecordSource(T.DOCUMENT, {"source_id": "d"})
-    assert infer_source(RecordInput({}, expectations={"e": 1}, source=explicit)) == explicit
-    assert infer_source(RecordInput({}, expectations={"e": 1})) == DatasetRecordSource(T.HUMAN)
-    assert infer_source(RecordInput({})) == DatasetRecordSource(T.CODE)
-    assert infer_source(RecordInput({}, expectations={})) == DatasetRecordSource(T.CODE)
-    assert infer_source(RecordInput({}, outputs="x", tags={"t": 1})).source_type is T.CODE
+def test_a_missing_source_is_inferred_as_mlflow_does() -> None:
+    explicit = {"source_type": "DOCUMENT", "source_data": {"source_id": "d"}}
+    assert source_of({"inputs": {}, "expectations": {"e": 1}, "source": explicit}) == (
+        DatasetRecordSource(T.DOCUMENT, {"source_id": "d"})
+    )
+    assert source_of({"inputs": {}, "expectations": {"e": 1}}) == DatasetRecordSource(T.HUMAN)
+    assert source_of({"inputs": {}}) == DatasetRecordSource(T.CODE)
+    assert source_of({"inputs": {}, "expectations": {}}) == DatasetRecordSource(T.CODE)
+    assert source_of({"inputs": {}, "outputs": "x", "tags": {"t": 1}}).source_type is T.CODE
 
 
 def test_source_id() -> None:
+    def source_id(source: DatasetRecordSource) -> str | None:
+        return source_id_of(source.to_dict())
+
     assert source_id(DatasetRecordSource(T.TRACE, {"trace_id": "tr-1"})) == "tr-1"
     assert source_id(DatasetRecordSource(T.TRACE, {"source_id": "x"})) is None
     assert source_id(DatasetRecordSource(T.DOCUMENT, {"source_id": "doc"})) == "doc"
     assert source_id(DatasetRecordSource(T.HUMAN, {})) is None
+    long_id = "tr-" + "a" * 297
+    assert source_id(DatasetRecordSource(T.TRACE, {"trace_id": long_id})) == long_id
 
 
 # ----------------------------------------------------------------------------- hashing
@@ -256,10 +284,10 @@ def test_inputs_hash_rejects_non_json() -> None:
     with pytest.raises(InvalidParameter, match=r"field 'inputs.x'"):
         inputs_hash({"x": math.nan})
     with pytest.raises(InvalidParameter):
-        inputs_hash(["x"])  # type: ignore[arg-type]
+        inputs_hash(["x"])
 
 
-# ----------------------------------------------------------------------------- merge_into
+# ----------------------------------------------------------------------------- one record
 
 
 def test_new_record() -> None:
@@ -406,7 +434,8 @@ def test_explicit_next_seq_and_id_factory() -> None:
 
 
 def test_default_record_ids_are_time_ordered_uuid7_hex() -> None:
-    ids = {new_record_id() for _ in range(5000)}
+    mint = record_ids(5000, 1_795_663_659_647)
+    ids = {mint() for _ in range(5000)}
     assert len(ids) == 5000
     pattern = re.compile(r"dr-[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}")
     assert all(pattern.fullmatch(i) for i in ids)
@@ -473,7 +502,7 @@ def test_digest_depends_on_content() -> None:
     assert dataset_digest([state({"q": 1}, outputs="o", tags={"t": 1})]) != base
     human = DatasetRecordSource(T.HUMAN, {})
     assert dataset_digest([state({"q": 1}, outputs="o", source=human)]) != base
-    assert dataset_digest([]) == digest.of_hashes([])
+    assert dataset_digest([]) == digest.digest(0)
     assert dataset_digest([]) != base
 
 
@@ -506,7 +535,7 @@ def test_schema_type_names() -> None:
             seq=1,
         ),
     ]
-    schema = json.loads(compute_schema(reversed(states)))  # creation order, not input order
+    schema = json.loads(schema_of(states))  # in creation order
     assert schema == {
         "inputs": {
             "s": "string",  # first seen wins
@@ -527,16 +556,19 @@ def test_schema_type_names() -> None:
 
 def test_schema_of_empty_dataset() -> None:
     expected = {"inputs": {}, "outputs": {}, "expectations": {}, "version": "1.0"}
-    assert json.loads(compute_schema([])) == expected
+    assert json.loads(schema_of([])) == expected
 
 
 def test_profile_counts() -> None:
     human = DatasetRecordSource(T.HUMAN, {})
     trace = DatasetRecordSource(T.TRACE, {"trace_id": "t"})
     states = [state({"i": i}, source=s) for i, s in enumerate([human, human, trace, None, human])]
-    profile = json.loads(compute_profile(states))
+    counts: dict[str, int] = {}
+    for s in states:
+        counts[s.source.source_type.value] = counts.get(s.source.source_type.value, 0) + 1
+    profile = json.loads(profile_json(len(states), counts))
     assert profile == {"num_records": 5, "source_types": {"HUMAN": 3, "TRACE": 1, "CODE": 1}}
-    assert json.loads(compute_profile([])) == {"num_records": 0, "source_types": {}}
+    assert json.loads(profile_json(0, {"HUMAN": 0})) == {"num_records": 0, "source_types": {}}
 
 
 # ----------------------------------------------------------------------------- DataFrames
@@ -558,8 +590,8 @@ def test_dataframe_with_nan_cells_means_absent() -> None:
         {"q": 2}, MISSING, None, {"t": "x"}, DatasetRecordSource(T.TRACE, {"trace_id": "t"})
     )
     assert recs[2] == RecordInput({"q": 3})
-    assert infer_source(recs[0]).source_type is T.HUMAN
-    assert infer_source(recs[2]).source_type is T.CODE
+    added, _ = merge_batch({}, recs, now_ms=1, user="u")
+    assert [state.source.source_type for state in added] == [T.HUMAN, T.TRACE, T.CODE]
 
 
 def test_dataframe_nan_inputs_is_an_error() -> None:
