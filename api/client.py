@@ -10,7 +10,7 @@ from evalledger.datasets import functions as datasets
 from evalledger.datasets.dataset import EvaluationDataset
 from evalledger.datasets.search import search_datasets
 from evalledger.experiments import Experiment
-from evalledger.ledger import EventStore, normalize_url
+from evalledger.ledger import EventStore, InvalidParameter, normalize_url
 from evalledger.query.paging import PagedList
 from evalledger.session import Session
 from evalledger.stores import open_store
@@ -31,7 +31,7 @@ class Client:
         uri = tracking_uri if tracking_uri is not None else get_tracking_uri()
         normalize_url(uri)
         if user is not None and (not isinstance(user, str) or not user.strip()):
-            raise ValueError(f"user must be a non-empty string, got {user!r}")
+            raise InvalidParameter(f"user must be a non-empty string, got {user!r}")
         self._uri = str(uri)
         self._user = user or default_user()
         self._session: Session | None = None

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from evalledger.ledger.errors import InvalidParameter
+from evalledger.ledger.errors import InvalidParameter, LedgerError
 
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 WRITE_OPTION = "evalledger_write"
@@ -59,7 +61,14 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
         kwargs.setdefault("isolation_level", "READ COMMITTED")
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(parsed, **kwargs)
+    try:
+        return sa.create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        extra = "postgresql" if backend == "postgresql" else "mysql"
+        raise LedgerError(
+            f"the {backend} driver is not installed ({exc.name}): "
+            f"pip install 'evalledger[{extra}]'"
+        ) from None
 
 
 def _enable_wal(cursor: Any) -> None:
@@ -86,6 +95,17 @@ def sqlite_synchronous() -> str:
             f"EVALLEDGER_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, not {value!r}"
         )
     return value
+
+
+@contextmanager
+def read_snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection whose reads all see one consistent snapshot of the database, however
+    long they take and whatever writers commit meanwhile (read-only)."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":  # SQLite in WAL mode: a read transaction is one
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from evalledger.ledger.bulk import IN_LIST_CHUNK, insert_rows
 from evalledger.ledger.encoding import canonical_text, loads
-from evalledger.ledger.engine import WRITE_OPTION
+from evalledger.ledger.engine import WRITE_OPTION, read_snapshot
 from evalledger.ledger.errors import ConcurrencyConflict, InvalidParameter, LedgerError
 from evalledger.ledger.events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
 from evalledger.ledger.hashing import event_hash
@@ -358,9 +358,16 @@ class EventStore:
                 stream_id, new_events, expected_version, stream_type=stream_type, metadata=metadata
             )
 
-    def head(self) -> Head:
-        with self.engine.connect() as conn:
+    def head(self, conn: sa.Connection | None = None) -> Head:
+        """The end of the chain (on `conn` when given, e.g. inside a snapshot)."""
+        if conn is not None:
             return _read_head(conn)
+        with self.engine.connect() as own:
+            return _read_head(own)
+
+    def snapshot(self) -> AbstractContextManager[sa.Connection]:
+        """A read-only connection on one consistent snapshot (see engine.read_snapshot)."""
+        return read_snapshot(self.engine)
 
     def read_stream(
         self, stream_id: str, *, up_to_version: int | None = None, after_version: int | None = None
@@ -388,10 +395,12 @@ class EventStore:
         after_position: int = 0,
         *,
         until_time_ms: int | None = None,
+        up_to_position: int | None = None,
         page_size: int = 10_000,
         conn: sa.Connection | None = None,
     ) -> Iterator[StoredEvent]:
-        """Every event after a position, page by page; optionally only those up to a time.
+        """Every event after a position, page by page; optionally only those up to a time
+        or up to a position (inclusive).
 
         With `conn`, pages are read on that connection (inside its transaction).
         """
@@ -402,6 +411,8 @@ class EventStore:
                 .order_by(events.c.position)
                 .limit(page_size)
             )
+            if up_to_position is not None:
+                query = query.where(events.c.position <= up_to_position)
             if until_time_ms is not None:
                 query = query.where(events.c.recorded_at <= until_time_ms)
             page = self._fetch(query, conn)

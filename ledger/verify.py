@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from evalledger.ledger.engine import read_snapshot
 from evalledger.ledger.hashing import event_hash
 from evalledger.ledger.schema import GENESIS_HASH, events, ledger_head
 
@@ -46,10 +47,18 @@ class VerifyReport:
 def verify_chain(
     engine: sa.Engine, *, progress: Progress | None = None, page_size: int = 20_000
 ) -> VerifyReport:
-    """Recompute every hash in position order; stop at the first event that is wrong."""
-    with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
-        head = conn.execute(sa.select(ledger_head).where(ledger_head.c.id == 1)).one()
+    """Recompute every hash in position order; stop at the first event that is wrong.
+
+    The walk reads one consistent snapshot and stops at the head it read first, so events
+    that writers commit while it runs are neither checked nor mistaken for tampering.
+    """
+    with read_snapshot(engine) as conn:
+        return _walk(conn, progress, page_size)
+
+
+def _walk(conn: sa.Connection, progress: Progress | None, page_size: int) -> VerifyReport:
+    head = conn.execute(sa.select(ledger_head).where(ledger_head.c.id == 1)).one()
+    total = head.position
     prev_hash, expected_position, checked = GENESIS_HASH, 1, 0
 
     def bad(position: int, problem: str) -> VerifyReport:
@@ -58,12 +67,11 @@ def verify_chain(
     while True:
         query = (
             sa.select(*_COLUMNS)
-            .where(events.c.position >= expected_position)
+            .where(events.c.position >= expected_position, events.c.position <= head.position)
             .order_by(events.c.position)
             .limit(page_size)
         )
-        with engine.connect() as conn:
-            rows = conn.execute(query).all()
+        rows = conn.execute(query).all()
         for row in rows:
             (pos, eid, stype, sid, ver, etype, sver, payload, meta, at, prev, stored) = row
             if pos != expected_position:
@@ -90,5 +98,14 @@ def verify_chain(
             head.position if head.position > checked else checked,
             f"the ledger head (position {head.position}) does not match the last event "
             f"(position {checked})",
+        )
+    extra = conn.execute(
+        sa.select(sa.func.count()).select_from(events).where(events.c.position > head.position)
+    ).scalar_one()
+    if extra:
+        return bad(
+            head.position + 1,
+            f"{extra} event(s) after the ledger head (position {head.position}) that no "
+            "commit recorded: rows were added to the events table outside the ledger",
         )
     return VerifyReport(checked, head.position, head.hash)

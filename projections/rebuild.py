@@ -10,15 +10,10 @@ import orjson
 import sqlalchemy as sa
 
 from evalledger.ledger import EventStore, create_engine
-from evalledger.ledger.schema import events
 from evalledger.projections.fold import replay
 from evalledger.projections.schema import PROJECTION_TABLES, metadata
 
 Progress = Callable[[int, int], None]
-
-
-def _total(conn: sa.Connection) -> int:
-    return conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
 
 
 def rebuild(store: EventStore, progress: Progress | None = None) -> int:
@@ -26,13 +21,13 @@ def rebuild(store: EventStore, progress: Progress | None = None) -> int:
     holds the writer lock (readers see the old projections until it commits)."""
     with store.transaction() as tx:
         conn = tx.conn
-        total = _total(conn)
+        head = tx.head.position
         for table in reversed(PROJECTION_TABLES):
             conn.execute(table.delete())
         return replay(
             conn,
-            store.iter_all(conn=conn),
-            progress=(lambda n: progress(n, total)) if progress else None,
+            store.iter_all(up_to_position=head, conn=conn),
+            progress=(lambda n: progress(n, head)) if progress else None,
         )
 
 
@@ -70,16 +65,20 @@ def _first_difference(table: sa.Table, stored: dict, fresh: dict) -> str | None:
 
 
 def check_projections(store: EventStore, progress: Progress | None = None) -> ProjectionReport:
-    """Replay the events into a fresh in-memory database and compare every projection row."""
+    """Replay the events into a fresh in-memory database and compare every projection row.
+
+    The events and the projections are read from one consistent snapshot, up to the head
+    read first, so writes committed meanwhile never look like a difference.
+    """
     replica = create_engine("sqlite://")
     try:
         metadata.create_all(replica)  # a throwaway replica: the projection tables only
-        with store.engine.connect() as source, replica.begin() as target:
-            total = _total(source)
+        with store.snapshot() as source, replica.begin() as target:
+            head = store.head(source).position
             replayed = replay(
                 target,
-                store.iter_all(),
-                progress=(lambda n: progress(n, total)) if progress else None,
+                store.iter_all(up_to_position=head, conn=source),
+                progress=(lambda n: progress(n, head)) if progress else None,
             )
             compared = 0
             for table in PROJECTION_TABLES:
