@@ -66,8 +66,7 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
     except ModuleNotFoundError as exc:
         extra = "postgresql" if backend == "postgresql" else "mysql"
         raise LedgerError(
-            f"the {backend} driver is not installed ({exc.name}): "
-            f"pip install 'evalledger[{extra}]'"
+            f"the {backend} driver is not installed ({exc.name}): pip install 'evalledger[{extra}]'"
         ) from None
 
 
