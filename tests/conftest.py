@@ -2,6 +2,9 @@
 
 EVALLEDGER_TEST_BACKENDS picks the backends (default: sqlite,postgresql,mariadb). A backend
 that was asked for and cannot be reached fails its tests; it is never skipped.
+
+A test class that names its `backend` (the ledger's contract, tests/ledger/contract.py) runs
+on that backend only, and is deselected when that backend was not asked for.
 """
 
 from __future__ import annotations
@@ -25,17 +28,36 @@ BACKENDS = [
 ]
 
 
+def class_backend(cls: type | None) -> str | None:
+    """The backend a test class names (`backend = "sqlite"`), None for any other test."""
+    return getattr(cls, "backend", None) if cls is not None else None
+
+
 @pytest.fixture
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of a new, empty database on the backend this test is parametrized with."""
-    with fresh_database(request.param, tmp_path) as url:
+    """The URL of a new, empty database on the backend this test is parametrized with, or
+    on the one its class names."""
+    backend = request.param if hasattr(request, "param") else class_backend(request.cls)
+    with fresh_database(backend, tmp_path) as url:
         yield url
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test that uses a database runs once per backend."""
-    if "fresh_url" in metafunc.fixturenames:
+    """Every test that uses a database runs once per backend, unless its class names one."""
+    if "fresh_url" in metafunc.fixturenames and class_backend(metafunc.cls) is None:
         metafunc.parametrize("fresh_url", BACKENDS, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the classes of backends that were not asked for (not a skip: they are not
+    part of this run at all)."""
+    keep, drop = [], []
+    for item in items:
+        backend = class_backend(getattr(item, "cls", None))
+        (drop if backend is not None and backend not in BACKENDS else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

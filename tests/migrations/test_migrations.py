@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from evalledger import Client, tracking
+from evalledger import Client
 from evalledger.cli.main import main
 from evalledger.ledger import LedgerError, NewEvent, create_engine
 from evalledger.migrations.metadata import target_metadata
@@ -70,10 +70,3 @@ def test_in_memory_sqlite_works_end_to_end() -> None:
     store = Client("sqlite://").store
     store.append("s", [NewEvent("Thing", {"x": 1})], "no stream")
     assert store.read_stream("s")[0].payload == {"x": 1}
-
-
-def test_unsupported_or_malformed_uris_are_clear_errors() -> None:
-    with pytest.raises(LedgerError, match="not supported"):
-        tracking.set_tracking_uri("oracle://scott@localhost/db")
-    with pytest.raises(LedgerError, match="not an SQLAlchemy URL"):
-        tracking.set_tracking_uri("::nonsense::")

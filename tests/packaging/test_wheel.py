@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+#: One worker builds the wheel (pip writes into the checkout's build/ folder).
+pytestmark = pytest.mark.xdist_group("wheel")
 USER_PACKAGES = ("api", "ledger", "projections", "migrations")
 
 

@@ -10,14 +10,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from evalledger import create_dataset, get_dataset, set_tracking_uri
+from evalledger import Client
 from evalledger.cli.main import main
 from evalledger.errors import ResourceNotFound
 
 
 def run(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
-    """Run the CLI on db_url; the test then reads the same database through the API."""
-    set_tracking_uri(db_url)
+    """Run the CLI on db_url; the test then reads the same database through a client."""
     code = main(["--uri", db_url, *args])
     out, err = capsys.readouterr()
     return code, out, err
@@ -31,9 +30,8 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-def seed(db_url: str) -> None:
-    set_tracking_uri(db_url)
-    ds = create_dataset("qa", tags={"team": "support", "stage": "dev"})
+def seed(client: Client) -> None:
+    ds = client.create_dataset("qa", tags={"team": "support", "stage": "dev"})
     ds.merge_records(
         [
             {"inputs": {"q": "What is MLflow?"}, "expectations": {"a": "a platform"}},
@@ -41,18 +39,20 @@ def seed(db_url: str) -> None:
         ]
     )
     ds.merge_records([{"inputs": {"q": "third"}, "outputs": [1, None]}])
-    create_dataset("alpha")
+    client.create_dataset("alpha")
 
 
-def test_datasets_lists_live_datasets(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
+def test_datasets_lists_live_datasets(
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
     code, out, _ = run(capsys, db_url, "datasets")
     assert code == 0 and out.strip() == "no datasets"
-    seed(db_url)
+    seed(client)
     code, out, _ = run(capsys, db_url, "datasets")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["name", "id", "version", "records", "last", "update", "tags"]
-    qa = get_dataset(name="qa")
+    qa = client.get_dataset(name="qa")
     assert lines[2].startswith("alpha ")
     assert lines[3].split()[:4] == ["qa", qa.dataset_id, "2", "3"]
     assert "stage=dev, team=support" in lines[3] and " UTC" in lines[3]
@@ -64,11 +64,11 @@ def test_datasets_lists_live_datasets(capsys: pytest.CaptureFixture[str], db_url
     assert code == 1 and "filter" in one_line_error(err)
 
 
-def test_show(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
-    seed(db_url)
+def test_show(client: Client, capsys: pytest.CaptureFixture[str], db_url: str) -> None:
+    seed(client)
     code, out, _ = run(capsys, db_url, "show", "qa")
     assert code == 0
-    qa = get_dataset(name="qa")
+    qa = client.get_dataset(name="qa")
     assert f"id           {qa.dataset_id}" in out
     assert "version      2\n" in out
     assert "records      3 (CODE 2, HUMAN 1)" in out
@@ -91,19 +91,19 @@ def test_show(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
 def test_export_import_round_trip(
-    capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path, fmt: str
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path, fmt: str
 ) -> None:
-    seed(db_url)
+    seed(client)
     path = tmp_path / f"qa.{fmt}"
     code, out, _ = run(capsys, db_url, "export", "qa", "--format", fmt, "-o", str(path))
-    qa = get_dataset(name="qa")
+    qa = client.get_dataset(name="qa")
     assert code == 0
     assert out.strip() == (
         f"exported 3 records of dataset 'qa' version 2 to {path} ({fmt}); digest {qa.digest}"
     )
     code, out, _ = run(capsys, db_url, "import", "copy", str(path))
     assert code == 0
-    copy = get_dataset(name="copy")
+    copy = client.get_dataset(name="copy")
     assert out.splitlines() == [
         f"imported 3 records from {path} into created dataset 'copy': 3 added, 0 updated",
         f"dataset 'copy' version 1: 3 records, digest {qa.digest}",
@@ -116,16 +116,16 @@ def test_export_import_round_trip(
 
 
 def test_export_old_versions(
-    capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
 ) -> None:
-    seed(db_url)
-    v1 = get_dataset(name="qa", version=1)
+    seed(client)
+    v1 = client.get_dataset(name="qa", version=1)
     path = tmp_path / "v1.jsonl"
     code, out, _ = run(capsys, db_url, "export", "qa", "--version", "1", "-o", str(path))
     assert code == 0 and "2 records of dataset 'qa' version 1 (snapshot)" in out
     assert len(path.read_text().splitlines()) == 2
     code, out, _ = run(capsys, db_url, "import", "v1", str(path))
-    assert code == 0 and get_dataset(name="v1").digest == v1.digest
+    assert code == 0 and client.get_dataset(name="v1").digest == v1.digest
 
     now = datetime.now(UTC).isoformat()
     for when in (now, str(int(datetime.now(UTC).timestamp() * 1000))):
@@ -138,7 +138,7 @@ def test_export_old_versions(
 
 
 def test_import_creates_then_merges(
-    capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "cases.data"
     path.write_text(
@@ -153,7 +153,7 @@ def test_import_creates_then_merges(
     assert code == 0
     assert "into created dataset 'cases': 3 added, 0 updated" in out
     assert "dataset 'cases' version 2: 3 records" in out  # two batches, two versions
-    ds = get_dataset(name="cases")
+    ds = client.get_dataset(name="cases")
     assert ds.experiment_ids == ["0"]
 
     path.write_text('{"inputs": {"q": 1}, "expectations": {"b": 2}}\n{"inputs": {"q": 4}}\n')
@@ -161,14 +161,14 @@ def test_import_creates_then_merges(
     assert code == 0
     assert "into dataset 'cases': 1 added, 1 updated" in out
     assert "dataset 'cases' version 3: 4 records" in out
-    first = get_dataset(name="cases").records[0]
+    first = client.get_dataset(name="cases").records[0]
     assert first.expectations == {"a": 1, "b": 2}
 
 
 def test_import_bad_row_writes_nothing(
-    capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
 ) -> None:
-    seed(db_url)
+    seed(client)
     path = tmp_path / "bad.csv"
     path.write_text('inputs,expectations\n"{""q"": 10}",\n"{""q"": 11}",\n"{""q"": 12}","[1]"\n')
     code, out, err = run(capsys, db_url, "import", "fresh", str(path), "--batch-size", "2")
@@ -177,16 +177,16 @@ def test_import_bad_row_writes_nothing(
         f"evalledger: error: {path}: row 3: field 'expectations': expected a dict, got list"
     )
     with pytest.raises(ResourceNotFound):
-        get_dataset(name="fresh")
-    before = get_dataset(name="qa")
+        client.get_dataset(name="fresh")
+    before = client.get_dataset(name="qa")
     code, _, err = run(capsys, db_url, "import", "qa", str(path), "--batch-size", "2")
     assert code == 1 and "row 3" in one_line_error(err)
-    after = get_dataset(name="qa")
+    after = client.get_dataset(name="qa")
     assert (after.version, after.digest) == (before.version, before.digest)
 
 
 def test_user_errors_exit_1(
-    capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path
 ) -> None:
     missing = tmp_path / "missing.jsonl"
     code, _, err = run(capsys, db_url, "import", "x", str(missing))
@@ -200,8 +200,7 @@ def test_user_errors_exit_1(
     assert code == 1 and "does not exist" in one_line_error(err)
     code, _, err = run(capsys, db_url, "export", "missing", "-o", str(tmp_path / "a.txt"))
     assert code == 1 and "pass --format" in one_line_error(err)
-    set_tracking_uri(db_url)
-    create_dataset("x")
+    client.create_dataset("x")
     code, _, err = run(
         capsys, db_url, "export", "x", "-o", str(tmp_path / "no" / "dir" / "a.jsonl")
     )
@@ -232,13 +231,15 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
     assert "usage: evalledger" in capsys.readouterr().err
 
 
-def test_uri_after_the_command(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
-    seed(db_url)
+def test_uri_after_the_command(
+    client: Client, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    seed(client)
     assert main(["datasets", "--uri", db_url]) == 0
     assert "qa " in capsys.readouterr().out
 
 
-def test_demo_runs_twice(capsys: pytest.CaptureFixture[str], db_url: str) -> None:
+def test_demo_runs_twice(client: Client, capsys: pytest.CaptureFixture[str], db_url: str) -> None:
     finals = []
     for _ in range(2):
         code, out, _ = run(capsys, db_url, "demo")
@@ -247,7 +248,7 @@ def test_demo_runs_twice(capsys: pytest.CaptureFixture[str], db_url: str) -> Non
         assert last.startswith("demo done: dataset customer_support_qa version ")
         finals.append(last)
         assert "MLflow is an open source platform" in out  # the to_df preview
-    ds = get_dataset(name="customer_support_qa")
+    ds = client.get_dataset(name="customer_support_qa")
     assert finals[1].endswith(f"version {ds.version}, 5 records, digest {ds.digest}")
     # the second run reuses the dataset: same records, same digest, later version
     assert finals[0].split("digest")[1] == finals[1].split("digest")[1]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-import evalledger as el
+from evalledger import Client
 from evalledger.cli.main import main
+from evalledger.ledger import normalize_url
 
 
 @pytest.fixture
-def golden(db_url: str) -> str:
-    el.set_tracking_uri(db_url)
-    ds = el.create_dataset("golden")
+def golden(client: Client, db_url: str) -> str:
+    """A dataset "golden" with five versions; returns the database URL for the CLI."""
+    ds = client.create_dataset("golden")
     a1 = {"inputs": {"q": "a"}, "expectations": {"answer": "A"}}
     a2 = {"inputs": {"q": "a"}, "expectations": {"answer": "AA"}}
     ds.merge_records([a1, {"inputs": {"q": "b"}}])
@@ -47,7 +48,7 @@ def test_verify_checks_the_chain_and_the_projections(golden: str, capsys) -> Non
     assert main(["--uri", golden, "verify"]) == 0
     out = capsys.readouterr().out
     assert "hash chain intact" in out and "projections equal a fresh replay" in out
-    engine = sa.create_engine(el.ledger.normalize_url(golden))
+    engine = sa.create_engine(normalize_url(golden))
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE dataset_records SET source_type = 'CODE' WHERE valid_to IS NULL")

@@ -8,14 +8,15 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-import evalledger as el
+from evalledger import Client
 
 WRITERS, MERGES, PER_MERGE = 2, 10, 50
 
 
 def _writer(url: str, writer: int, start_at: float) -> int:
-    el.set_tracking_uri(url)
-    ds = el.get_dataset(name="shared")
+    """One writer process: its own client, built from the URL."""
+    client = Client(url, user=f"writer-{writer}")
+    ds = client.get_dataset(name="shared")
     time.sleep(max(0.0, start_at - time.time()))
     for m in range(MERGES):
         batch = [
@@ -23,14 +24,13 @@ def _writer(url: str, writer: int, start_at: float) -> int:
             for i in range(PER_MERGE)
         ]
         ds.merge_records(batch)
-        el.set_dataset_tags(ds.dataset_id, {f"writer-{writer}": str(m)})
+        client.set_dataset_tags(ds.dataset_id, {f"writer-{writer}": str(m)})
     return writer
 
 
 @pytest.mark.slow
-def test_concurrent_writers_on_one_dataset_lose_nothing(db_url: str) -> None:
-    el.set_tracking_uri(db_url)
-    el.create_dataset("shared")
+def test_concurrent_writers_on_one_dataset_lose_nothing(client: Client, db_url: str) -> None:
+    client.create_dataset("shared")
     start_at = time.time() + 2.0
     with ProcessPoolExecutor(WRITERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         done = [
@@ -38,7 +38,7 @@ def test_concurrent_writers_on_one_dataset_lose_nothing(db_url: str) -> None:
             for f in [pool.submit(_writer, db_url, w, start_at) for w in range(WRITERS)]
         ]
     assert sorted(done) == list(range(WRITERS))
-    ds = el.get_dataset(name="shared")
+    ds = client.get_dataset(name="shared")
     assert ds.num_records == WRITERS * MERGES * PER_MERGE
     assert len(ds.to_df()) == WRITERS * MERGES * PER_MERGE
     history = ds.history()

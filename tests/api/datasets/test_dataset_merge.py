@@ -12,26 +12,17 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import evalledger as el
-from evalledger import (
-    DatasetRecordSource,
-    DatasetRecordSourceType,
-    create_dataset,
-    delete_dataset,
-    errors,
-    get_dataset,
-    search_experiments,
-)
+from evalledger import Client, DatasetRecordSource, DatasetRecordSourceType, errors
 
 Q = {"q": "What is 2 + 2?"}
 
 
 @pytest.fixture
-def uri(db_url: str) -> str:
-    """Track into this test's database; first use creates the Default experiment."""
-    el.set_tracking_uri(db_url)
-    search_experiments()
-    return db_url
+def client(client: Client) -> Client:
+    """The test's client, already used once: first use creates the Default experiment, so
+    the events a test counts are its own."""
+    client.search_experiments()
+    return client
 
 
 def event_count(engine: sa.Engine) -> int:
@@ -39,34 +30,36 @@ def event_count(engine: sa.Engine) -> int:
         return conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar_one()
 
 
-def current(dataset: Any) -> Any:
-    return get_dataset(dataset_id=dataset.dataset_id)
+def current(client: Client, dataset: Any) -> Any:
+    return client.get_dataset(dataset_id=dataset.dataset_id)
 
 
-def only_record(dataset: Any) -> Any:
-    (record,) = current(dataset).records
+def only_record(client: Client, dataset: Any) -> Any:
+    (record,) = current(client, dataset).records
     return record
 
 
-def df_rows(dataset: Any) -> list[dict[str, Any]]:
+def df_rows(client: Client, dataset: Any) -> list[dict[str, Any]]:
     """to_df() as comparable rows (a missing cell, None or NaN, as None)."""
     return [
         {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-        for row in current(dataset).to_df().to_dict("records")
+        for row in current(client, dataset).to_df().to_dict("records")
     ]
 
 
-def observable_state(dataset: Any, engine: sa.Engine) -> tuple[int, int, str, list[Any]]:
+def observable_state(
+    client: Client, dataset: Any, engine: sa.Engine
+) -> tuple[int, int, str, list[Any]]:
     """What a failed call must leave alone: the ledger, the version, the digest, the rows."""
-    fresh = current(dataset)
-    return event_count(engine), fresh.version, fresh.digest, df_rows(dataset)
+    fresh = current(client, dataset)
+    return event_count(engine), fresh.version, fresh.digest, df_rows(client, dataset)
 
 
 # ----------------------------------------------------------------------------- merge basics
 
 
-def test_merge_records_returns_the_same_object_refreshed(uri: str) -> None:
-    ds = create_dataset("m")
+def test_merge_records_returns_the_same_object_refreshed(client: Client) -> None:
+    ds = client.create_dataset("m")
     assert ds.records == []
     schema_before = ds.schema
     returned = ds.merge_records([{"inputs": Q, "expectations": {"answer": "4"}}])
@@ -74,73 +67,75 @@ def test_merge_records_returns_the_same_object_refreshed(uri: str) -> None:
     assert ds.version == 1
     assert [r.inputs for r in ds.records] == [Q]
     assert ds.schema != schema_before
-    assert ds.digest == current(ds).digest
+    assert ds.digest == current(client, ds).digest
 
 
-def test_inputs_with_the_same_content_in_another_key_order_are_one_record(uri: str) -> None:
-    ds = create_dataset("m")
+def test_inputs_with_the_same_content_in_another_key_order_are_one_record(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": {"a": 1, "b": {"x": 1, "y": 2}}, "outputs": "first"}])
     ds.merge_records([{"inputs": {"b": {"y": 2, "x": 1}, "a": 1}, "outputs": "second"}])
-    record = only_record(ds)
+    record = only_record(client, ds)
     assert record.outputs == "second"
 
 
-def test_int_float_and_bool_inputs_are_different_records(uri: str) -> None:
-    ds = create_dataset("m")
+def test_int_float_and_bool_inputs_are_different_records(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": {"n": 1}}, {"inputs": {"n": 1.0}}, {"inputs": {"n": True}}])
-    assert [type(r.inputs["n"]) for r in current(ds).records] == [int, float, bool]
+    assert [type(r.inputs["n"]) for r in current(client, ds).records] == [int, float, bool]
 
 
-def test_expectations_and_tags_merge_key_by_key_and_new_values_win(uri: str) -> None:
-    ds = create_dataset("m")
+def test_expectations_and_tags_merge_key_by_key_and_new_values_win(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": Q, "expectations": {"a": 1, "b": 2}, "tags": {"x": "1"}}])
     ds.merge_records([{"inputs": Q, "expectations": {"b": 20, "c": 3}, "tags": {"y": "2"}}])
-    record = only_record(ds)
+    record = only_record(client, ds)
     assert record.expectations == {"a": 1, "b": 20, "c": 3}
     assert record.tags == {"x": "1", "y": "2"}
 
 
-def test_outputs_are_replaced_only_when_the_new_record_has_the_key(uri: str) -> None:
-    ds = create_dataset("m")
+def test_outputs_are_replaced_only_when_the_new_record_has_the_key(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": Q, "outputs": {"text": "4"}}])
     ds.merge_records([{"inputs": Q, "expectations": {"e": 1}}])
-    assert only_record(ds).outputs == {"text": "4"}
+    assert only_record(client, ds).outputs == {"text": "4"}
     ds.merge_records([{"inputs": Q, "outputs": "four"}])
-    assert only_record(ds).outputs == "four"
+    assert only_record(client, ds).outputs == "four"
     ds.merge_records([{"inputs": Q, "outputs": None}])
-    assert only_record(ds).outputs is None
+    assert only_record(client, ds).outputs is None
 
 
-def test_the_first_source_of_a_record_is_kept(uri: str) -> None:
-    ds = create_dataset("m")
+def test_the_first_source_of_a_record_is_kept(client: Client) -> None:
+    ds = client.create_dataset("m")
     doc = {"source_type": "DOCUMENT", "source_data": {"source_id": "doc-1"}}
     ds.merge_records([{"inputs": Q, "source": doc}])
     ds.merge_records([{"inputs": Q, "expectations": {"e": 1}}])
     ds.merge_records([{"inputs": Q, "source": {"source_type": "HUMAN", "source_data": {}}}])
-    record = only_record(ds)
+    record = only_record(client, ds)
     assert record.source_type == "DOCUMENT"
     assert record.source_id == "doc-1"
     assert record.source.source_data == {"source_id": "doc-1"}
 
 
-def test_an_update_keeps_created_fields_and_moves_last_update_fields(uri: str) -> None:
-    ds = el.Client(uri, user="alice").create_dataset("m")
+def test_an_update_keeps_created_fields_and_moves_last_update_fields(
+    client: Client, db_url: str
+) -> None:
+    ds = Client(db_url, user="alice").create_dataset("m")
     ds.merge_records([{"inputs": Q, "outputs": "a"}])
-    before = only_record(ds)
+    before = only_record(client, ds)
     time.sleep(0.005)
-    ds = el.Client(uri, user="bob").get_dataset(dataset_id=ds.dataset_id)
+    ds = Client(db_url, user="bob").get_dataset(dataset_id=ds.dataset_id)
     ds.merge_records([{"inputs": Q, "outputs": "b"}])
-    after = only_record(ds)
+    after = only_record(client, ds)
     assert after.dataset_record_id == before.dataset_record_id
     assert after.created_time == before.created_time
     assert after.created_by == "alice"
     assert after.last_update_time > before.last_update_time
     assert after.last_updated_by == "bob"
-    assert current(ds).to_df()["created_time"].tolist() == [before.created_time]
+    assert current(client, ds).to_df()["created_time"].tolist() == [before.created_time]
 
 
-def test_duplicates_inside_one_batch_merge_in_order(uri: str) -> None:
-    ds = create_dataset("m")
+def test_duplicates_inside_one_batch_merge_in_order(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records(
         [
             {"inputs": Q, "outputs": "first", "expectations": {"a": 1}, "tags": {"t": "1"}},
@@ -149,7 +144,7 @@ def test_duplicates_inside_one_batch_merge_in_order(uri: str) -> None:
             {"inputs": Q, "outputs": "third", "tags": {"u": "2"}},
         ]
     )
-    records = current(ds).records
+    records = current(client, ds).records
     assert [r.inputs for r in records] == [Q, {"other": 1}]
     merged = records[0]
     assert merged.outputs == "third"
@@ -160,24 +155,24 @@ def test_duplicates_inside_one_batch_merge_in_order(uri: str) -> None:
     ds.merge_records(
         [{"inputs": Q, "expectations": {"a": 3, "c": 1}}, {"inputs": Q, "expectations": {"a": 4}}]
     )
-    assert current(ds).records[0].expectations == {"a": 4, "b": 1, "c": 1}
+    assert current(client, ds).records[0].expectations == {"a": 4, "b": 1, "c": 1}
 
 
 # ----------------------------------------------------------------------------- sources
 
 
-def test_source_is_human_with_expectations_and_code_without(uri: str) -> None:
-    ds = create_dataset("m")
+def test_source_is_human_with_expectations_and_code_without(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": {"q": 1}, "expectations": {"e": 1}}, {"inputs": {"q": 2}}])
-    human, code = current(ds).records
+    human, code = current(client, ds).records
     assert (human.source_type, code.source_type) == ("HUMAN", "CODE")
     assert human.source.source_type == DatasetRecordSourceType.HUMAN
     assert code.source.source_type == DatasetRecordSourceType.CODE
     assert human.source_id is None and code.source_id is None
 
 
-def test_an_explicit_source_dict_or_object_is_stored(uri: str) -> None:
-    ds = create_dataset("m")
+def test_an_explicit_source_dict_or_object_is_stored(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records(
         [
             {
@@ -195,7 +190,7 @@ def test_an_explicit_source_dict_or_object_is_stored(uri: str) -> None:
             },
         ]
     )
-    df = current(ds).to_df()
+    df = current(client, ds).to_df()
     assert df["source_type"].tolist() == ["DOCUMENT", "CODE", "TRACE"]
     assert df["source_id"].tolist() == ["doc-9", "fn", "tr-1"]
     assert [s.source_data for s in df["source"]] == [
@@ -205,8 +200,8 @@ def test_an_explicit_source_dict_or_object_is_stored(uri: str) -> None:
     ]
 
 
-def test_source_types_are_parsed_case_insensitively(uri: str) -> None:
-    ds = create_dataset("m")
+def test_source_types_are_parsed_case_insensitively(client: Client) -> None:
+    ds = client.create_dataset("m")
     spellings = ["document", "Human", "cOdE", "unspecified"]
     ds.merge_records(
         [
@@ -214,7 +209,7 @@ def test_source_types_are_parsed_case_insensitively(uri: str) -> None:
             for i, s in enumerate(spellings)
         ]
     )
-    assert current(ds).to_df()["source_type"].tolist() == [
+    assert current(client, ds).to_df()["source_type"].tolist() == [
         "DOCUMENT",
         "HUMAN",
         "CODE",
@@ -225,30 +220,30 @@ def test_source_types_are_parsed_case_insensitively(uri: str) -> None:
 # ----------------------------------------------------------------------------- versions
 
 
-def test_every_merge_is_one_new_version_even_when_nothing_changes(uri: str) -> None:
-    ds = create_dataset("m")
+def test_every_merge_is_one_new_version_even_when_nothing_changes(client: Client) -> None:
+    ds = client.create_dataset("m")
     batch = [{"inputs": {"q": i}} for i in range(3)]
     versions = [ds.merge_records(batch).version for _ in range(3)]
     assert versions == [1, 2, 3]
-    assert current(ds).version == 3
+    assert current(client, ds).version == 3
 
 
-def test_merging_the_same_batch_twice_changes_no_record(uri: str) -> None:
-    ds = create_dataset("m")
+def test_merging_the_same_batch_twice_changes_no_record(client: Client) -> None:
+    ds = client.create_dataset("m")
     batch = [
         {"inputs": {"q": 1}, "outputs": "o", "expectations": {"e": 1}, "tags": {"t": "x"}},
         {"inputs": {"q": 2}, "source": {"source_type": "DOCUMENT", "source_data": {}}},
         {"inputs": {"q": 1}, "expectations": {"f": 2}},
     ]
     ds.merge_records(batch)
-    first = current(ds)
-    first_rows, first_records = df_rows(ds), first.records
+    first = current(client, ds)
+    first_rows, first_records = df_rows(client, ds), first.records
     time.sleep(0.005)
     ds.merge_records(batch)
-    second = current(ds)
+    second = current(client, ds)
     assert second.version == first.version + 1
     assert second.digest == first.digest
-    assert df_rows(ds) == first_rows
+    assert df_rows(client, ds) == first_rows
     assert [r.last_update_time for r in second.records] == [
         r.last_update_time for r in first_records
     ]
@@ -257,8 +252,8 @@ def test_merging_the_same_batch_twice_changes_no_record(uri: str) -> None:
 # ----------------------------------------------------------------------------- DataFrames
 
 
-def test_merge_from_a_dataframe_treats_missing_optional_cells_as_absent(uri: str) -> None:
-    ds = create_dataset("m")
+def test_merge_from_a_dataframe_treats_missing_optional_cells_as_absent(client: Client) -> None:
+    ds = client.create_dataset("m")
     df = pd.DataFrame(
         [
             {"inputs": {"q": 1}, "outputs": "o1", "expectations": {"e": 1}, "tags": {"t": "1"}},
@@ -266,7 +261,7 @@ def test_merge_from_a_dataframe_treats_missing_optional_cells_as_absent(uri: str
         ]
     )
     ds.merge_records(df)
-    first, second = current(ds).records
+    first, second = current(client, ds).records
     assert (first.outputs, first.expectations, first.tags) == ("o1", {"e": 1}, {"t": "1"})
     assert first.source_type == "HUMAN"
     assert second.inputs == {"q": 2}
@@ -275,11 +270,11 @@ def test_merge_from_a_dataframe_treats_missing_optional_cells_as_absent(uri: str
     assert second.source_type == "CODE"
 
 
-def test_a_dataframe_nan_cell_does_not_erase_existing_fields(uri: str) -> None:
-    ds = create_dataset("m")
+def test_a_dataframe_nan_cell_does_not_erase_existing_fields(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": Q, "outputs": "kept", "expectations": {"e": 1}}])
     ds.merge_records(pd.DataFrame([{"inputs": Q}, {"inputs": {"q": 2}, "outputs": "x"}]))
-    first = current(ds).records[0]
+    first = current(client, ds).records[0]
     assert first.outputs == "kept"
     assert first.expectations == {"e": 1}
 
@@ -287,36 +282,36 @@ def test_a_dataframe_nan_cell_does_not_erase_existing_fields(uri: str) -> None:
 # ----------------------------------------------------------------------------- delete_records
 
 
-def test_delete_records_returns_the_count_and_ignores_unknown_ids(uri: str) -> None:
-    ds = create_dataset("m")
+def test_delete_records_returns_the_count_and_ignores_unknown_ids(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": {"q": i}} for i in range(4)])
     ids = [r.dataset_record_id for r in ds.records]
     unknown = "dr-" + "0" * 32
     assert ds.delete_records([ids[1], unknown, ids[3]]) == 2
     assert ds.version == 2
-    assert current(ds).to_df()["dataset_record_id"].tolist() == [ids[0], ids[2]]
+    assert current(client, ds).to_df()["dataset_record_id"].tolist() == [ids[0], ids[2]]
     assert [r.dataset_record_id for r in ds.records] == [ids[0], ids[2]]
     assert ds.delete_records([unknown, ids[1]]) == 0
-    assert len(current(ds).to_df()) == 2
+    assert len(current(client, ds).to_df()) == 2
 
 
-def test_a_deleted_record_merged_again_is_a_new_record_at_the_end(uri: str) -> None:
-    ds = create_dataset("m")
+def test_a_deleted_record_merged_again_is_a_new_record_at_the_end(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": {"q": 1}, "outputs": "old"}, {"inputs": {"q": 2}}])
     old_id = ds.records[0].dataset_record_id
     ds.delete_records([old_id])
     ds.merge_records([{"inputs": {"q": 1}}])
-    records = current(ds).records
+    records = current(client, ds).records
     assert [r.inputs for r in records] == [{"q": 2}, {"q": 1}]
     assert records[1].dataset_record_id != old_id
     assert records[1].outputs is None
 
 
-def test_record_writes_on_a_deleted_dataset_raise_not_found(uri: str) -> None:
-    ds = create_dataset("m")
+def test_record_writes_on_a_deleted_dataset_raise_not_found(client: Client) -> None:
+    ds = client.create_dataset("m")
     ds.merge_records([{"inputs": Q}])
     record_id = ds.records[0].dataset_record_id
-    delete_dataset(dataset_id=ds.dataset_id)
+    client.delete_dataset(dataset_id=ds.dataset_id)
     with pytest.raises(errors.ResourceNotFound):
         ds.merge_records([{"inputs": {"q": 2}}])
     with pytest.raises(errors.ResourceNotFound):
@@ -365,9 +360,11 @@ BAD_BATCHES = [
 ]
 
 
-def _problem(ds: Any, engine: sa.Engine, batch: Any, index: int, field: str | None) -> str | None:
+def _problem(
+    client: Client, ds: Any, engine: sa.Engine, batch: Any, index: int, field: str | None
+) -> str | None:
     """What is wrong with how merge_records(batch) failed; None when it failed as it must."""
-    before = observable_state(ds, engine)
+    before = observable_state(client, ds, engine)
     try:
         ds.merge_records(batch)
     except errors.InvalidParameter as exc:
@@ -376,7 +373,7 @@ def _problem(ds: Any, engine: sa.Engine, batch: Any, index: int, field: str | No
         return f"raised {type(exc).__name__}: {exc}"
     else:
         return "no error"
-    if observable_state(ds, engine) != before or ds.version != before[1]:
+    if observable_state(client, ds, engine) != before or ds.version != before[1]:
         return "the failed call wrote something"
     if not re.search(rf"\b{index}\b", message):
         return f"record index {index} not in {message!r}"
@@ -386,40 +383,40 @@ def _problem(ds: Any, engine: sa.Engine, batch: Any, index: int, field: str | No
 
 
 def test_each_kind_of_bad_input_names_record_and_field_and_writes_nothing(
-    uri: str, engine: sa.Engine
+    client: Client, engine: sa.Engine
 ) -> None:
-    ds = create_dataset("bad")
+    ds = client.create_dataset("bad")
     ds.merge_records([{"inputs": {"q": "existing"}, "outputs": "original"}])
     problems = {
         case: problem
         for case, batch, index, field in BAD_BATCHES
-        if (problem := _problem(ds, engine, batch, index, field)) is not None
+        if (problem := _problem(client, ds, engine, batch, index, field)) is not None
     }
     assert problems == {}
 
 
 def test_a_dataframe_with_a_nan_inputs_cell_is_invalid_and_writes_nothing(
-    uri: str, engine: sa.Engine
+    client: Client, engine: sa.Engine
 ) -> None:
-    ds = create_dataset("bad")
+    ds = client.create_dataset("bad")
     ds.merge_records([{"inputs": {"q": "existing"}}])
     df = pd.DataFrame([{"inputs": {"q": "existing"}, "outputs": "o"}, {"outputs": "no inputs"}])
-    assert _problem(ds, engine, df, 1, "inputs") is None
+    assert _problem(client, ds, engine, df, 1, "inputs") is None
 
 
-def test_a_batch_whose_last_record_is_bad_writes_nothing(uri: str, engine: sa.Engine) -> None:
-    ds = create_dataset("bad")
+def test_a_batch_whose_last_record_is_bad_writes_nothing(client: Client, engine: sa.Engine) -> None:
+    ds = client.create_dataset("bad")
     ds.merge_records([{"inputs": {"i": i}} for i in range(5)])
     batch = [{"inputs": {"i": i}, "outputs": i} for i in range(200)]
     batch.append({"inputs": {"i": 200}, "outputs": math.nan})
-    assert _problem(ds, engine, batch, 200, "outputs") is None
-    assert len(current(ds).records) == 5
+    assert _problem(client, ds, engine, batch, 200, "outputs") is None
+    assert len(current(client, ds).records) == 5
 
 
-def test_records_must_be_a_list_or_a_dataframe(uri: str, engine: sa.Engine) -> None:
-    ds = create_dataset("bad")
-    before = observable_state(ds, engine)
+def test_records_must_be_a_list_or_a_dataframe(client: Client, engine: sa.Engine) -> None:
+    ds = client.create_dataset("bad")
+    before = observable_state(client, ds, engine)
     for not_records in ({"inputs": Q}, "inputs", 5):
         with pytest.raises(errors.InvalidParameter):
             ds.merge_records(not_records)
-    assert observable_state(ds, engine) == before
+    assert observable_state(client, ds, engine) == before

@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import evalledger as el
-from evalledger import create_dataset, delete_dataset_tag, get_dataset, search_experiments
+from evalledger import Client
 from evalledger.ledger import EventStore, create_engine
 from evalledger.migrations.runner import upgrade
 from evalledger.projections import fold
@@ -101,27 +100,26 @@ operations = st.lists(
 
 
 @pytest.fixture
-def uri(db_url: str) -> str:
-    """Track into this test's database; first use creates the Default experiment."""
-    el.set_tracking_uri(db_url)
-    search_experiments()
-    return db_url
+def client(client: Client) -> Client:
+    """The test's client, already used once: first use creates the Default experiment."""
+    client.search_experiments()
+    return client
 
 
-def fresh_dataset(prefix: str) -> Any:
-    return create_dataset(f"{prefix}-{next(_names)}")
+def fresh_dataset(client: Client, prefix: str) -> Any:
+    return client.create_dataset(f"{prefix}-{next(_names)}")
 
 
-def comparable_rows(dataset: Any) -> list[tuple[Any, ...]]:
+def comparable_rows(client: Client, dataset: Any) -> list[tuple[Any, ...]]:
     """to_df() rows as tuples, a missing cell (None or NaN) as None."""
-    df = get_dataset(dataset_id=dataset.dataset_id).to_df()
+    df = client.get_dataset(dataset_id=dataset.dataset_id).to_df()
     return [
         tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
         for row in df.itertuples(index=False)
     ]
 
 
-def content(dataset: Any) -> list[bytes]:
+def content(client: Client, dataset: Any) -> list[bytes]:
     """The dataset's records as canonical JSON of their content, sorted (order-free)."""
     return sorted(
         orjson.dumps(
@@ -134,7 +132,7 @@ def content(dataset: Any) -> list[bytes]:
             },
             option=orjson.OPT_SORT_KEYS,
         )
-        for r in get_dataset(dataset_id=dataset.dataset_id).records
+        for r in client.get_dataset(dataset_id=dataset.dataset_id).records
     )
 
 
@@ -165,7 +163,7 @@ def replayed_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         replay.dispose()
 
 
-def run(dataset: Any, operation: tuple[str, Any]) -> bool:
+def run(client: Client, dataset: Any, operation: tuple[str, Any]) -> bool:
     """Apply one operation; False when it was skipped (deleting a tag when there is none)."""
     kind, arg = operation
     if kind == "merge":
@@ -175,12 +173,12 @@ def run(dataset: Any, operation: tuple[str, Any]) -> bool:
         chosen = [ids[i % len(ids)] for i in arg] if ids else []
         dataset.delete_records([*chosen, "dr-" + "0" * 32])
     elif kind == "set_tags":
-        el.set_dataset_tags(dataset.dataset_id, arg)
+        client.set_dataset_tags(dataset.dataset_id, arg)
     else:
-        keys = sorted(get_dataset(dataset_id=dataset.dataset_id).tags)
+        keys = sorted(client.get_dataset(dataset_id=dataset.dataset_id).tags)
         if not keys:
             return False
-        delete_dataset_tag(dataset.dataset_id, keys[arg % len(keys)])
+        client.delete_dataset_tag(dataset.dataset_id, keys[arg % len(keys)])
     return True
 
 
@@ -194,38 +192,38 @@ def run(dataset: Any, operation: tuple[str, Any]) -> bool:
     cuts=st.sets(st.integers(1, 5), max_size=3),
 )
 def test_digest_does_not_depend_on_record_order_or_batching(
-    uri: str, batch: list[dict[str, Any]], order: Any, cuts: set[int]
+    client: Client, batch: list[dict[str, Any]], order: Any, cuts: set[int]
 ) -> None:
-    together = fresh_dataset("together")
+    together = fresh_dataset(client, "together")
     together.merge_records(batch)
 
     shuffled = list(batch)
     order.shuffle(shuffled)
     bounds = [0, *sorted(c for c in cuts if c < len(shuffled)), len(shuffled)]
-    piecewise = fresh_dataset("piecewise")
+    piecewise = fresh_dataset(client, "piecewise")
     for start, end in itertools.pairwise(bounds):
         piecewise.merge_records(shuffled[start:end])
 
     assert piecewise.digest == together.digest
-    assert content(piecewise) == content(together)
+    assert content(client, piecewise) == content(client, together)
 
 
 @PROPERTY_SETTINGS
 @given(batch=st.lists(colliding_records, max_size=6))
 def test_merging_the_same_batch_again_adds_and_changes_nothing(
-    uri: str, engine: sa.Engine, batch: list[dict[str, Any]]
+    client: Client, engine: sa.Engine, batch: list[dict[str, Any]]
 ) -> None:
-    dataset = fresh_dataset("twice")
+    dataset = fresh_dataset(client, "twice")
     dataset.merge_records(batch)
     first_version, first_digest = dataset.version, dataset.digest
-    first_rows = comparable_rows(dataset)
+    first_rows = comparable_rows(client, dataset)
     first_updates = [r.last_update_time for r in dataset.records]
 
     dataset.merge_records(batch)
 
     assert dataset.version == first_version + 1
     assert dataset.digest == first_digest
-    assert comparable_rows(dataset) == first_rows
+    assert comparable_rows(client, dataset) == first_rows
     assert [r.last_update_time for r in dataset.records] == first_updates
     with engine.connect() as conn:
         added, updated, deleted = conn.execute(
@@ -241,9 +239,9 @@ def test_merging_the_same_batch_again_adds_and_changes_nothing(
 @PROPERTY_SETTINGS
 @given(steps=operations)
 def test_projections_equal_a_fresh_replay_after_any_operations(
-    uri: str, engine: sa.Engine, steps: list[tuple[str, Any]]
+    client: Client, engine: sa.Engine, steps: list[tuple[str, Any]]
 ) -> None:
-    dataset = fresh_dataset("replay")
-    commits = sum(run(dataset, step) for step in steps)
-    assert get_dataset(dataset_id=dataset.dataset_id).version == commits
-    assert table_rows(engine) == replayed_rows(uri)
+    dataset = fresh_dataset(client, "replay")
+    commits = sum(run(client, dataset, step) for step in steps)
+    assert client.get_dataset(dataset_id=dataset.dataset_id).version == commits
+    assert table_rows(engine) == replayed_rows(client.tracking_uri)

@@ -11,21 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import evalledger as el
-from evalledger import (
-    add_dataset_to_experiments,
-    create_dataset,
-    create_experiment,
-    delete_dataset,
-    delete_dataset_tag,
-    errors,
-    get_dataset,
-    get_experiment,
-    get_experiment_by_name,
-    remove_dataset_from_experiments,
-    search_experiments,
-    set_dataset_tags,
-)
+from evalledger import Client, errors
 
 DF_COLUMNS = [
     "inputs",
@@ -42,11 +28,11 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @pytest.fixture
-def uri(db_url: str) -> str:
-    """Track into this test's database; first use creates the Default experiment."""
-    el.set_tracking_uri(db_url)
-    search_experiments()
-    return db_url
+def client(client: Client) -> Client:
+    """The test's client, already used once: first use creates the Default experiment, so
+    the events a test counts are its own."""
+    client.search_experiments()
+    return client
 
 
 def now_ms() -> int:
@@ -58,8 +44,8 @@ def event_count(engine: sa.Engine) -> int:
         return conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar_one()
 
 
-def current(dataset: Any) -> Any:
-    return get_dataset(dataset_id=dataset.dataset_id)
+def current(client: Client, dataset: Any) -> Any:
+    return client.get_dataset(dataset_id=dataset.dataset_id)
 
 
 def rows(df: Any) -> list[dict[str, Any]]:
@@ -74,47 +60,47 @@ def cells(series: Any) -> list[Any]:
 # ----------------------------------------------------------------------------- experiments
 
 
-def test_default_experiment_0_named_default_exists(uri: str) -> None:
-    default = get_experiment("0")
+def test_default_experiment_0_named_default_exists(client: Client) -> None:
+    default = client.get_experiment("0")
     assert default.experiment_id == "0"
     assert default.name == "Default"
-    assert get_experiment_by_name("Default").experiment_id == "0"
+    assert client.get_experiment_by_name("Default").experiment_id == "0"
 
 
-def test_create_experiment_returns_a_new_digit_string_id(uri: str) -> None:
-    first = create_experiment("exp-a", tags={"team": "eval"})
-    second = create_experiment("exp-b")
+def test_create_experiment_returns_a_new_digit_string_id(client: Client) -> None:
+    first = client.create_experiment("exp-a", tags={"team": "eval"})
+    second = client.create_experiment("exp-b")
     assert isinstance(first, str) and first.isdigit()
     assert len({"0", first, second}) == 3
-    got = get_experiment(first)
+    got = client.get_experiment(first)
     assert got.name == "exp-a"
     assert got.tags == {"team": "eval"}
     assert isinstance(got.creation_time, int) and got.creation_time > 0
-    assert get_experiment_by_name("exp-b").experiment_id == second
+    assert client.get_experiment_by_name("exp-b").experiment_id == second
 
 
-def test_create_experiment_with_duplicate_name_raises_already_exists(uri: str) -> None:
-    create_experiment("dup")
+def test_create_experiment_with_duplicate_name_raises_already_exists(client: Client) -> None:
+    client.create_experiment("dup")
     with pytest.raises(errors.ResourceAlreadyExists):
-        create_experiment("dup")
+        client.create_experiment("dup")
 
 
-def test_experiment_names_are_case_sensitive(uri: str) -> None:
-    upper, lower = create_experiment("Exp"), create_experiment("exp")
+def test_experiment_names_are_case_sensitive(client: Client) -> None:
+    upper, lower = client.create_experiment("Exp"), client.create_experiment("exp")
     assert upper != lower
-    assert get_experiment_by_name("exp").experiment_id == lower
-    assert get_experiment_by_name("Exp").experiment_id == upper
+    assert client.get_experiment_by_name("exp").experiment_id == lower
+    assert client.get_experiment_by_name("Exp").experiment_id == upper
 
 
-def test_a_missing_experiment_raises_not_found_by_id_and_is_none_by_name(uri: str) -> None:
+def test_a_missing_experiment_raises_not_found_by_id_and_is_none_by_name(client: Client) -> None:
     with pytest.raises(errors.ResourceNotFound):
-        get_experiment("424242")
-    assert get_experiment_by_name("no such experiment") is None
+        client.get_experiment("424242")
+    assert client.get_experiment_by_name("no such experiment") is None
 
 
-def test_search_experiments_lists_default_and_created_ones(uri: str) -> None:
-    a, b = create_experiment("a"), create_experiment("b")
-    found = {e.experiment_id: e.name for e in search_experiments()}
+def test_search_experiments_lists_default_and_created_ones(client: Client) -> None:
+    a, b = client.create_experiment("a"), client.create_experiment("b")
+    found = {e.experiment_id: e.name for e in client.search_experiments()}
     assert found == {"0": "Default", a: "a", b: "b"}
 
 
@@ -122,108 +108,111 @@ def test_search_experiments_lists_default_and_created_ones(uri: str) -> None:
 
 
 def test_create_dataset_name_must_be_a_non_empty_str_of_at_most_500_chars(
-    uri: str, engine: sa.Engine
+    client: Client, engine: sa.Engine
 ) -> None:
     before = event_count(engine)
     for bad_name in ["", 123, None, ["ds"], "x" * 501]:
         with pytest.raises(errors.InvalidParameter):
-            create_dataset(bad_name)
+            client.create_dataset(bad_name)
     assert event_count(engine) == before
     longest = "n" * 500
-    assert create_dataset(longest).name == longest
-    assert get_dataset(name=longest).name == longest
+    assert client.create_dataset(longest).name == longest
+    assert client.get_dataset(name=longest).name == longest
 
 
 def test_create_dataset_with_a_live_duplicate_name_raises_already_exists(
-    uri: str, engine: sa.Engine
+    client: Client, engine: sa.Engine
 ) -> None:
-    create_dataset("same")
+    client.create_dataset("same")
     before = event_count(engine)
     with pytest.raises(errors.ResourceAlreadyExists):
-        create_dataset("same")
+        client.create_dataset("same")
     assert event_count(engine) == before
 
 
-def test_a_name_can_be_used_again_after_delete(uri: str) -> None:
-    old = create_dataset("reused")
-    delete_dataset(dataset_id=old.dataset_id)
-    new = create_dataset("reused")
+def test_a_name_can_be_used_again_after_delete(client: Client) -> None:
+    old = client.create_dataset("reused")
+    client.delete_dataset(dataset_id=old.dataset_id)
+    new = client.create_dataset("reused")
     assert new.dataset_id != old.dataset_id
-    assert get_dataset(name="reused").dataset_id == new.dataset_id
+    assert client.get_dataset(name="reused").dataset_id == new.dataset_id
 
 
-def test_dataset_names_are_compared_exactly(uri: str) -> None:
+def test_dataset_names_are_compared_exactly(client: Client) -> None:
     """Names differing in case or by a trailing space are different datasets."""
     names = ["Golden", "golden", "ds", "ds "]
-    ids = [create_dataset(name).dataset_id for name in names]
-    assert [get_dataset(name=name).dataset_id for name in names] == ids
+    ids = [client.create_dataset(name).dataset_id for name in names]
+    assert [client.get_dataset(name=name).dataset_id for name in names] == ids
 
 
-def test_experiment_id_none_means_the_default_experiment(uri: str) -> None:
-    assert create_dataset("d").experiment_ids == ["0"]
+def test_experiment_id_none_means_the_default_experiment(client: Client) -> None:
+    assert client.create_dataset("d").experiment_ids == ["0"]
 
 
-def test_experiment_id_may_be_a_str_or_a_list(uri: str) -> None:
-    a, b = create_experiment("a"), create_experiment("b")
-    assert create_dataset("one", experiment_id=a).experiment_ids == [a]
-    assert sorted(create_dataset("two", experiment_id=[a, b]).experiment_ids) == sorted([a, b])
+def test_experiment_id_may_be_a_str_or_a_list(client: Client) -> None:
+    a, b = client.create_experiment("a"), client.create_experiment("b")
+    assert client.create_dataset("one", experiment_id=a).experiment_ids == [a]
+    assert sorted(client.create_dataset("two", experiment_id=[a, b]).experiment_ids) == sorted(
+        [a, b]
+    )
 
 
 def test_create_dataset_in_unknown_experiment_raises_not_found_and_creates_nothing(
-    uri: str, engine: sa.Engine
+    client: Client, engine: sa.Engine
 ) -> None:
     before = event_count(engine)
     with pytest.raises(errors.ResourceNotFound):
-        create_dataset("orphan", experiment_id="999")
+        client.create_dataset("orphan", experiment_id="999")
     with pytest.raises(errors.ResourceNotFound):
-        create_dataset("orphan", experiment_id=["0", "999"])
+        client.create_dataset("orphan", experiment_id=["0", "999"])
     assert event_count(engine) == before
     with pytest.raises(errors.ResourceNotFound):
-        get_dataset(name="orphan")
+        client.get_dataset(name="orphan")
 
 
-def test_tag_values_are_stored_as_str(uri: str) -> None:
-    ds = create_dataset("t", tags={"n": 3, "f": 1.5, "b": True, "s": "x"})
+def test_tag_values_are_stored_as_str(client: Client) -> None:
+    ds = client.create_dataset("t", tags={"n": 3, "f": 1.5, "b": True, "s": "x"})
     expected = {"n": "3", "f": "1.5", "b": "True", "s": "x"}
     assert ds.tags == expected
-    assert get_dataset(name="t").tags == expected
+    assert client.get_dataset(name="t").tags == expected
 
 
-def test_tag_value_none_is_invalid(uri: str, engine: sa.Engine) -> None:
+def test_tag_value_none_is_invalid(client: Client, engine: sa.Engine) -> None:
     before = event_count(engine)
     with pytest.raises(errors.InvalidParameter):
-        create_dataset("t", tags={"k": None})
+        client.create_dataset("t", tags={"k": None})
     assert event_count(engine) == before
 
 
-def test_tag_keys_must_be_non_empty_str_of_at_most_250_chars(uri: str, engine: sa.Engine) -> None:
+def test_tag_keys_must_be_non_empty_str_of_at_most_250_chars(
+    client: Client, engine: sa.Engine
+) -> None:
     before = event_count(engine)
     for bad_key in ["", "k" * 251, 5]:
         with pytest.raises(errors.InvalidParameter):
-            create_dataset("t", tags={bad_key: "v"})
+            client.create_dataset("t", tags={bad_key: "v"})
     assert event_count(engine) == before
     longest = "k" * 250
-    assert current(create_dataset("t", tags={longest: "v"})).tags == {longest: "v"}
+    assert current(client, client.create_dataset("t", tags={longest: "v"})).tags == {longest: "v"}
 
 
-def test_tag_keys_differing_only_in_case_are_both_kept(uri: str) -> None:
-    ds = create_dataset("t", tags={"Env": "prod", "env": "dev"})
-    assert current(ds).tags == {"Env": "prod", "env": "dev"}
+def test_tag_keys_differing_only_in_case_are_both_kept(client: Client) -> None:
+    ds = client.create_dataset("t", tags={"Env": "prod", "env": "dev"})
+    assert current(client, ds).tags == {"Env": "prod", "env": "dev"}
 
 
-def test_text_with_a_nul_character_round_trips_or_is_rejected_cleanly(uri: str) -> None:
+def test_text_with_a_nul_character_round_trips_or_is_rejected_cleanly(client: Client) -> None:
     """Never a raw database error (§8)."""
     try:
-        ds = create_dataset("nul", tags={"k": "a\x00b"})
+        ds = client.create_dataset("nul", tags={"k": "a\x00b"})
     except errors.InvalidParameter:
         return
-    assert current(ds).tags == {"k": "a\x00b"}
+    assert current(client, ds).tags == {"k": "a\x00b"}
 
 
-def test_new_dataset_attributes(uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EVALLEDGER_USER", "alice")
+def test_new_dataset_attributes(db_url: str) -> None:
     start = now_ms()
-    ds = create_dataset("fresh", tags={"k": "v"})
+    ds = Client(db_url, user="alice").create_dataset("fresh", tags={"k": "v"})
     end = now_ms()
     assert re.fullmatch(r"d-[0-9a-f]{32}", ds.dataset_id)
     assert ds.name == "fresh"
@@ -239,8 +228,8 @@ def test_new_dataset_attributes(uri: str, monkeypatch: pytest.MonkeyPatch) -> No
     assert ds.experiment_ids == ["0"]
 
 
-def test_empty_datasets_have_the_same_digest_as_a_dataset_emptied_again(uri: str) -> None:
-    a, b = create_dataset("a"), create_dataset("b")
+def test_empty_datasets_have_the_same_digest_as_a_dataset_emptied_again(client: Client) -> None:
+    a, b = client.create_dataset("a"), client.create_dataset("b")
     assert a.digest == b.digest
     b.merge_records([{"inputs": {"q": 1}}])
     assert b.digest != a.digest
@@ -248,27 +237,27 @@ def test_empty_datasets_have_the_same_digest_as_a_dataset_emptied_again(uri: str
     assert b.digest == a.digest
 
 
-def test_errors_carry_mlflow_error_codes(uri: str) -> None:
+def test_errors_carry_mlflow_error_codes(client: Client) -> None:
     with pytest.raises(errors.InvalidParameter) as bad:
-        create_dataset("")
+        client.create_dataset("")
     assert isinstance(bad.value, ValueError) and isinstance(bad.value, errors.LedgerError)
     assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
     with pytest.raises(errors.ResourceNotFound) as missing:
-        get_dataset(name="nope")
+        client.get_dataset(name="nope")
     assert isinstance(missing.value, LookupError)
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
-    create_dataset("dup")
+    client.create_dataset("dup")
     with pytest.raises(errors.ResourceAlreadyExists) as dup:
-        create_dataset("dup")
+        client.create_dataset("dup")
     assert dup.value.error_code == "RESOURCE_ALREADY_EXISTS"
 
 
 # ----------------------------------------------------------------------------- get_dataset
 
 
-def test_get_dataset_by_name_and_by_id_return_the_same_dataset(uri: str) -> None:
-    ds = create_dataset("g", tags={"k": "v"})
-    by_name, by_id = get_dataset(name="g"), get_dataset(dataset_id=ds.dataset_id)
+def test_get_dataset_by_name_and_by_id_return_the_same_dataset(client: Client) -> None:
+    ds = client.create_dataset("g", tags={"k": "v"})
+    by_name, by_id = client.get_dataset(name="g"), client.get_dataset(dataset_id=ds.dataset_id)
     for got in (by_name, by_id):
         assert got.dataset_id == ds.dataset_id
         assert got.name == "g"
@@ -277,113 +266,117 @@ def test_get_dataset_by_name_and_by_id_return_the_same_dataset(uri: str) -> None
         assert got.is_snapshot is False
 
 
-def test_get_dataset_needs_exactly_one_of_name_and_dataset_id(uri: str) -> None:
-    ds = create_dataset("g")
+def test_get_dataset_needs_exactly_one_of_name_and_dataset_id(client: Client) -> None:
+    ds = client.create_dataset("g")
     with pytest.raises(errors.InvalidParameter):
-        get_dataset()
+        client.get_dataset()
     with pytest.raises(errors.InvalidParameter):
-        get_dataset(name="g", dataset_id=ds.dataset_id)
+        client.get_dataset(name="g", dataset_id=ds.dataset_id)
 
 
-def test_get_dataset_of_a_missing_or_deleted_dataset_raises_not_found(uri: str) -> None:
-    ds = create_dataset("gone")
-    delete_dataset(dataset_id=ds.dataset_id)
+def test_get_dataset_of_a_missing_or_deleted_dataset_raises_not_found(client: Client) -> None:
+    ds = client.create_dataset("gone")
+    client.delete_dataset(dataset_id=ds.dataset_id)
     for name, dataset_id in [("gone", None), (None, ds.dataset_id), ("never", None)]:
         with pytest.raises(errors.ResourceNotFound):
-            get_dataset(name=name, dataset_id=dataset_id)
+            client.get_dataset(name=name, dataset_id=dataset_id)
     with pytest.raises(errors.ResourceNotFound):
-        get_dataset(dataset_id="d-" + "0" * 32)
+        client.get_dataset(dataset_id="d-" + "0" * 32)
 
 
-def test_get_dataset_with_version_and_as_of_together_is_invalid(uri: str) -> None:
-    ds = create_dataset("g")
+def test_get_dataset_with_version_and_as_of_together_is_invalid(client: Client) -> None:
+    ds = client.create_dataset("g")
     with pytest.raises(errors.InvalidParameter):
-        get_dataset(name="g", version=0, as_of=now_ms())
+        client.get_dataset(name="g", version=0, as_of=now_ms())
     with pytest.raises(errors.InvalidParameter):
-        get_dataset(dataset_id=ds.dataset_id, version=0, as_of=now_ms())
+        client.get_dataset(dataset_id=ds.dataset_id, version=0, as_of=now_ms())
 
 
 # ----------------------------------------------------------------------------- delete_dataset
 
 
-def test_delete_dataset_by_id_or_by_name_removes_only_that_dataset(uri: str) -> None:
-    by_id, by_name, keep = create_dataset("x"), create_dataset("y"), create_dataset("z")
-    delete_dataset(dataset_id=by_id.dataset_id)
-    delete_dataset(name="y")
+def test_delete_dataset_by_id_or_by_name_removes_only_that_dataset(client: Client) -> None:
+    by_id, by_name, keep = (
+        client.create_dataset("x"),
+        client.create_dataset("y"),
+        client.create_dataset("z"),
+    )
+    client.delete_dataset(dataset_id=by_id.dataset_id)
+    client.delete_dataset(name="y")
     for gone in (by_id, by_name):
         with pytest.raises(errors.ResourceNotFound):
-            get_dataset(dataset_id=gone.dataset_id)
-    assert get_dataset(name="z").dataset_id == keep.dataset_id
+            client.get_dataset(dataset_id=gone.dataset_id)
+    assert client.get_dataset(name="z").dataset_id == keep.dataset_id
 
 
-def test_delete_missing_dataset_raises_not_found(uri: str, engine: sa.Engine) -> None:
-    ds = create_dataset("x")
-    delete_dataset(dataset_id=ds.dataset_id)
+def test_delete_missing_dataset_raises_not_found(client: Client, engine: sa.Engine) -> None:
+    ds = client.create_dataset("x")
+    client.delete_dataset(dataset_id=ds.dataset_id)
     before = event_count(engine)
     with pytest.raises(errors.ResourceNotFound):
-        delete_dataset(dataset_id=ds.dataset_id)
+        client.delete_dataset(dataset_id=ds.dataset_id)
     with pytest.raises(errors.ResourceNotFound):
-        delete_dataset(name="x")
+        client.delete_dataset(name="x")
     with pytest.raises(errors.ResourceNotFound):
-        delete_dataset(dataset_id="d-" + "f" * 32)
+        client.delete_dataset(dataset_id="d-" + "f" * 32)
     assert event_count(engine) == before
 
 
-def test_delete_dataset_needs_exactly_one_of_id_and_name(uri: str) -> None:
-    ds = create_dataset("x")
+def test_delete_dataset_needs_exactly_one_of_id_and_name(client: Client) -> None:
+    ds = client.create_dataset("x")
     with pytest.raises(errors.InvalidParameter):
-        delete_dataset()
+        client.delete_dataset()
     with pytest.raises(errors.InvalidParameter):
-        delete_dataset(dataset_id=ds.dataset_id, name="x")
-    assert get_dataset(name="x").dataset_id == ds.dataset_id
+        client.delete_dataset(dataset_id=ds.dataset_id, name="x")
+    assert client.get_dataset(name="x").dataset_id == ds.dataset_id
 
 
 # ----------------------------------------------------------------------------- tags
 
 
-def test_set_dataset_tags_adds_and_overwrites_in_one_new_version(uri: str) -> None:
-    ds = create_dataset("t", tags={"a": "1", "b": "2"})
-    set_dataset_tags(ds.dataset_id, {"b": "20", "c": 3})
-    got = current(ds)
+def test_set_dataset_tags_adds_and_overwrites_in_one_new_version(client: Client) -> None:
+    ds = client.create_dataset("t", tags={"a": "1", "b": "2"})
+    client.set_dataset_tags(ds.dataset_id, {"b": "20", "c": 3})
+    got = current(client, ds)
     assert got.tags == {"a": "1", "b": "20", "c": "3"}
     assert got.version == ds.version + 1
 
 
-def test_delete_dataset_tag_removes_one_key_in_one_new_version(uri: str) -> None:
-    ds = create_dataset("t", tags={"a": "1", "b": "2"})
-    delete_dataset_tag(ds.dataset_id, "a")
-    got = current(ds)
+def test_delete_dataset_tag_removes_one_key_in_one_new_version(client: Client) -> None:
+    ds = client.create_dataset("t", tags={"a": "1", "b": "2"})
+    client.delete_dataset_tag(ds.dataset_id, "a")
+    got = current(client, ds)
     assert got.tags == {"b": "2"}
     assert got.version == ds.version + 1
 
 
-def test_tag_writes_on_a_missing_or_deleted_dataset_raise_not_found(uri: str) -> None:
-    ds = create_dataset("t", tags={"a": "1"})
-    delete_dataset(dataset_id=ds.dataset_id)
+def test_tag_writes_on_a_missing_or_deleted_dataset_raise_not_found(client: Client) -> None:
+    ds = client.create_dataset("t", tags={"a": "1"})
+    client.delete_dataset(dataset_id=ds.dataset_id)
     for dataset_id in (ds.dataset_id, "d-" + "0" * 32):
         with pytest.raises(errors.ResourceNotFound):
-            set_dataset_tags(dataset_id, {"a": "2"})
+            client.set_dataset_tags(dataset_id, {"a": "2"})
         with pytest.raises(errors.ResourceNotFound):
-            delete_dataset_tag(dataset_id, "a")
+            client.delete_dataset_tag(dataset_id, "a")
 
 
-def test_set_dataset_tags_with_a_none_value_writes_nothing(uri: str, engine: sa.Engine) -> None:
-    ds = create_dataset("t", tags={"a": "1"})
+def test_set_dataset_tags_with_a_none_value_writes_nothing(
+    client: Client, engine: sa.Engine
+) -> None:
+    ds = client.create_dataset("t", tags={"a": "1"})
     before = event_count(engine)
     with pytest.raises(errors.InvalidParameter):
-        set_dataset_tags(ds.dataset_id, {"b": "ok", "a": None})
+        client.set_dataset_tags(ds.dataset_id, {"b": "ok", "a": None})
     assert event_count(engine) == before
-    assert current(ds).tags == {"a": "1"}
-    assert current(ds).version == 0
+    assert current(client, ds).tags == {"a": "1"}
+    assert current(client, ds).version == 0
 
 
-def test_last_updated_by_follows_the_acting_user(uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EVALLEDGER_USER", "alice")
-    ds = create_dataset("t")
+def test_last_updated_by_follows_the_acting_user(client: Client, db_url: str) -> None:
+    ds = Client(db_url, user="alice").create_dataset("t")
     time.sleep(0.005)
-    monkeypatch.setenv("EVALLEDGER_USER", "bob")
-    set_dataset_tags(ds.dataset_id, {"k": "v"})
-    got = current(ds)
+    Client(db_url, user="bob").set_dataset_tags(ds.dataset_id, {"k": "v"})
+    got = current(client, ds)
     assert got.created_by == "alice"
     assert got.last_updated_by == "bob"
     assert got.created_time == ds.created_time
@@ -393,47 +386,47 @@ def test_last_updated_by_follows_the_acting_user(uri: str, monkeypatch: pytest.M
 # ----------------------------------------------------------------------------- experiment links
 
 
-def test_add_dataset_to_experiments_returns_the_dataset_with_the_new_ids(uri: str) -> None:
-    a, b = create_experiment("a"), create_experiment("b")
-    ds = create_dataset("d")
-    got = add_dataset_to_experiments(ds.dataset_id, [a, b])
+def test_add_dataset_to_experiments_returns_the_dataset_with_the_new_ids(client: Client) -> None:
+    a, b = client.create_experiment("a"), client.create_experiment("b")
+    ds = client.create_dataset("d")
+    got = client.add_dataset_to_experiments(ds.dataset_id, [a, b])
     assert sorted(got.experiment_ids) == sorted(["0", a, b])
     assert got.version == ds.version + 1
-    assert sorted(current(ds).experiment_ids) == sorted(["0", a, b])
+    assert sorted(current(client, ds).experiment_ids) == sorted(["0", a, b])
 
 
-def test_remove_dataset_from_experiments_returns_the_dataset_without_them(uri: str) -> None:
-    a = create_experiment("a")
-    ds = create_dataset("d", experiment_id=["0", a])
-    got = remove_dataset_from_experiments(ds.dataset_id, "0")
+def test_remove_dataset_from_experiments_returns_the_dataset_without_them(client: Client) -> None:
+    a = client.create_experiment("a")
+    ds = client.create_dataset("d", experiment_id=["0", a])
+    got = client.remove_dataset_from_experiments(ds.dataset_id, "0")
     assert got.experiment_ids == [a]
     assert got.version == ds.version + 1
-    assert current(ds).experiment_ids == [a]
+    assert current(client, ds).experiment_ids == [a]
 
 
 def test_add_dataset_to_an_unknown_experiment_raises_not_found_and_writes_nothing(
-    uri: str, engine: sa.Engine
+    client: Client, engine: sa.Engine
 ) -> None:
-    ds = create_dataset("d")
+    ds = client.create_dataset("d")
     before = event_count(engine)
     with pytest.raises(errors.ResourceNotFound):
-        add_dataset_to_experiments(ds.dataset_id, ["0", "777"])
+        client.add_dataset_to_experiments(ds.dataset_id, ["0", "777"])
     assert event_count(engine) == before
-    assert current(ds).experiment_ids == ["0"]
+    assert current(client, ds).experiment_ids == ["0"]
 
 
-def test_linking_a_missing_dataset_raises_not_found(uri: str) -> None:
+def test_linking_a_missing_dataset_raises_not_found(client: Client) -> None:
     with pytest.raises(errors.ResourceNotFound):
-        add_dataset_to_experiments("d-" + "0" * 32, ["0"])
+        client.add_dataset_to_experiments("d-" + "0" * 32, ["0"])
     with pytest.raises(errors.ResourceNotFound):
-        remove_dataset_from_experiments("d-" + "0" * 32, ["0"])
+        client.remove_dataset_from_experiments("d-" + "0" * 32, ["0"])
 
 
 # ----------------------------------------------------------------------------- to_df, records
 
 
-def test_an_empty_dataset_reads_as_empty(uri: str) -> None:
-    ds = create_dataset("empty")
+def test_an_empty_dataset_reads_as_empty(client: Client) -> None:
+    ds = client.create_dataset("empty")
     df = ds.to_df()
     assert list(df.columns) == DF_COLUMNS
     assert len(df) == 0
@@ -443,8 +436,8 @@ def test_an_empty_dataset_reads_as_empty(uri: str) -> None:
     assert json.loads(ds.profile)["num_records"] == 0
 
 
-def test_to_df_lists_records_in_creation_order_across_merges(uri: str) -> None:
-    ds = create_dataset("ordered")
+def test_to_df_lists_records_in_creation_order_across_merges(client: Client) -> None:
+    ds = client.create_dataset("ordered")
     ds.merge_records([{"inputs": {"q": "b"}}, {"inputs": {"q": "a"}}])
     ds.merge_records([{"inputs": {"q": "d"}}, {"inputs": {"q": "a"}, "outputs": "A"}])
     ds.merge_records([{"inputs": {"q": "c"}}])
@@ -455,8 +448,8 @@ def test_to_df_lists_records_in_creation_order_across_merges(uri: str) -> None:
     assert len(set(df["dataset_record_id"])) == 4
 
 
-def test_to_df_cells_hold_the_record_fields(uri: str) -> None:
-    ds = create_dataset("cells")
+def test_to_df_cells_hold_the_record_fields(client: Client) -> None:
+    ds = client.create_dataset("cells")
     ds.merge_records(
         [
             {
@@ -481,12 +474,12 @@ def test_to_df_cells_hold_the_record_fields(uri: str) -> None:
     assert row["dataset_record_id"] == ds.records[0].dataset_record_id
 
 
-def test_records_match_to_df(uri: str) -> None:
-    ds = create_dataset("match")
+def test_records_match_to_df(client: Client) -> None:
+    ds = client.create_dataset("match")
     ds.merge_records([{"inputs": {"i": i}, "expectations": {"e": i}} for i in range(3)])
     ds.merge_records([{"inputs": {"i": 9}, "outputs": [1, 2]}])
     df = ds.to_df()
-    records = current(ds).records
+    records = current(client, ds).records
     assert [r.dataset_record_id for r in records] == df["dataset_record_id"].tolist()
     assert [r.inputs for r in records] == df["inputs"].tolist()
     assert [r.outputs for r in records] == cells(df["outputs"])
@@ -496,8 +489,8 @@ def test_records_match_to_df(uri: str) -> None:
     assert all(r.dataset_id == ds.dataset_id for r in records)
 
 
-def test_schema_names_field_types_as_mlflow_does(uri: str) -> None:
-    ds = create_dataset("schema")
+def test_schema_names_field_types_as_mlflow_does(client: Client) -> None:
+    ds = client.create_dataset("schema")
     ds.merge_records(
         [
             {
@@ -538,8 +531,8 @@ def _count_for(profile: dict[str, Any], source_type: str) -> int:
     return 0
 
 
-def test_profile_counts_records_and_source_types(uri: str) -> None:
-    ds = create_dataset("profile")
+def test_profile_counts_records_and_source_types(client: Client) -> None:
+    ds = client.create_dataset("profile")
     ds.merge_records(
         [
             {"inputs": {"q": 1}, "expectations": {"e": 1}},
@@ -547,11 +540,11 @@ def test_profile_counts_records_and_source_types(uri: str) -> None:
             {"inputs": {"q": 3}},
         ]
     )
-    profile = json.loads(current(ds).profile)
+    profile = json.loads(current(client, ds).profile)
     assert profile["num_records"] == 3
     assert _count_for(profile, "HUMAN") == 2
     assert _count_for(profile, "CODE") == 1
     ds.delete_records([ds.records[0].dataset_record_id])
-    profile = json.loads(current(ds).profile)
+    profile = json.loads(current(client, ds).profile)
     assert profile["num_records"] == 2
     assert _count_for(profile, "HUMAN") == 1

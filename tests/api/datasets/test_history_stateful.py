@@ -18,8 +18,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-import evalledger as el
-from evalledger.fluent import default_client
+from evalledger import Client
 from evalledger.projections.rebuild import check_projections
 
 QUESTIONS = [f"q{i}" for i in range(6)]
@@ -47,11 +46,13 @@ def _content(record: Any) -> Content:
     }
 
 
-def replay_cut(dataset_id: str, version: int) -> tuple[dict[str, Content], dict[str, str]]:
+def replay_cut(
+    client: Client, dataset_id: str, version: int
+) -> tuple[dict[str, Content], dict[str, str]]:
     """An independent fold of the dataset's events up to `version`: records and tags."""
     records: dict[str, Content] = {}
     tags: dict[str, str] = {}
-    for event in default_client().store.read_stream(dataset_id):
+    for event in client.store.read_stream(dataset_id):
         p = event.payload
         if p["dataset_version"] > version:
             break
@@ -68,16 +69,24 @@ def replay_cut(dataset_id: str, version: int) -> tuple[dict[str, Content], dict[
     return records, tags
 
 
-def snapshot_state(name: str, version: int) -> tuple[dict[str, Content], dict[str, str]]:
-    snap = el.get_dataset(name=name, version=version)
+def snapshot_state(
+    client: Client, name: str, version: int
+) -> tuple[dict[str, Content], dict[str, str]]:
+    snap = client.get_dataset(name=name, version=version)
     return {r.dataset_record_id: _content(r) for r in snap.records}, snap.tags
 
 
 class DatasetHistory(RuleBasedStateMachine):
+    """One dataset, driven through `client`."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__()
+        self.client = client
+
     @initialize()
     def create(self) -> None:
         self.name = f"h-{uuid.uuid4().hex[:10]}"
-        self.ds = el.create_dataset(self.name, tags={"origin": "test"})
+        self.ds = self.client.create_dataset(self.name, tags={"origin": "test"})
 
     @rule(batch=st.lists(record_st, min_size=1, max_size=4))
     def merge(self, batch: list[dict]) -> None:
@@ -91,36 +100,40 @@ class DatasetHistory(RuleBasedStateMachine):
 
     @rule(key=st.sampled_from(["stage", "owner"]), value=st.sampled_from(["a", "b"]))
     def set_tag(self, key: str, value: str) -> None:
-        el.set_dataset_tags(self.ds.dataset_id, {key: value})
+        self.client.set_dataset_tags(self.ds.dataset_id, {key: value})
 
     @rule(key=st.sampled_from(["stage", "origin"]))
     def delete_tag(self, key: str) -> None:
-        el.delete_dataset_tag(self.ds.dataset_id, key)
+        self.client.delete_dataset_tag(self.ds.dataset_id, key)
 
     @rule(data=st.data())
     def restore(self, data: st.DataObject) -> None:
         target = data.draw(st.integers(0, self.ds.version))
-        expected = el.get_dataset(name=self.name, version=target)
+        expected = self.client.get_dataset(name=self.name, version=target)
         self.ds.restore(target)
         assert self.ds.digest == expected.digest
-        assert snapshot_state(self.name, self.ds.version) == snapshot_state(self.name, target)
+        assert snapshot_state(self.client, self.name, self.ds.version) == snapshot_state(
+            self.client, self.name, target
+        )
 
     @rule(data=st.data(), label=st.sampled_from(["gold", "silver"]))
     def label(self, data: st.DataObject, label: str) -> None:
         version = data.draw(st.integers(0, self.ds.version))
         self.ds.label_version(label, version)
-        assert el.get_dataset(name=self.name, version=label).version == version
+        assert self.client.get_dataset(name=self.name, version=label).version == version
 
     @invariant()
     def every_version_equals_a_replay_cut_there(self) -> None:
         for version in range(self.ds.version + 1):
-            assert snapshot_state(self.name, version) == replay_cut(self.ds.dataset_id, version)
+            assert snapshot_state(self.client, self.name, version) == replay_cut(
+                self.client, self.ds.dataset_id, version
+            )
 
     @invariant()
     def diff_applied_to_a_gives_b(self) -> None:
         last = self.ds.version
         for a in {0, last // 2, max(last - 1, 0)}:
-            records, _ = snapshot_state(self.name, a)
+            records, _ = snapshot_state(self.client, self.name, a)
             d = self.ds.diff(a, last)
             for r in d.removed:
                 del records[r.dataset_record_id]
@@ -128,14 +141,14 @@ class DatasetHistory(RuleBasedStateMachine):
                 records[r.dataset_record_id] = _content(r)
             for c in d.changed:
                 records[c.record_id] = _content(c.after)
-            assert records == snapshot_state(self.name, last)[0]
+            assert records == snapshot_state(self.client, self.name, last)[0]
 
 
 @pytest.mark.slow
 def test_history_invariants_hold_for_random_operations(db_url: str) -> None:
-    el.set_tracking_uri(db_url)
+    client = Client(db_url)
     run_state_machine_as_test(
-        DatasetHistory,
+        lambda: DatasetHistory(client),
         settings=settings(
             max_examples=25,
             stateful_step_count=12,
@@ -143,4 +156,4 @@ def test_history_invariants_hold_for_random_operations(db_url: str) -> None:
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    assert check_projections(default_client().store).ok
+    assert check_projections(client.store).ok

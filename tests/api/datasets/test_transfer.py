@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from evalledger import create_dataset, get_dataset, set_tracking_uri
+from evalledger import Client
 from evalledger.datasets.transfer import (
     EXPORT_COLUMNS,
     export_dataset,
@@ -24,7 +24,6 @@ from evalledger.datasets.transfer import (
     validate_batch,
 )
 from evalledger.errors import InvalidParameter, ResourceNotFound
-from evalledger.fluent import default_client
 
 FORMATS = ["jsonl", "csv", "parquet"]
 
@@ -88,9 +87,8 @@ def canonical_rows(ds: Any) -> list[bytes]:
 
 
 @pytest.fixture
-def source_ds(db_url: str) -> Any:
-    set_tracking_uri(db_url)
-    ds = create_dataset("source", tags={"k": "v"})
+def source_ds(client: Client) -> Any:
+    ds = client.create_dataset("source", tags={"k": "v"})
     ds.merge_records(AWKWARD[:6])
     ds.merge_records(AWKWARD[6:])
     return ds
@@ -100,10 +98,12 @@ def source_ds(db_url: str) -> Any:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_round_trip_keeps_digest_and_content(source_ds: Any, tmp_path: Path, fmt: str) -> None:
+def test_round_trip_keeps_digest_and_content(
+    client: Client, source_ds: Any, tmp_path: Path, fmt: str
+) -> None:
     path = tmp_path / f"out.{fmt}"
     assert export_dataset(source_ds, path, fmt) == len(AWKWARD)
-    result = import_records(default_client().session, "copy", path)
+    result = import_records(client.session, "copy", path)
     copy = result.dataset
     assert result.created and result.records == len(AWKWARD)
     assert (result.added, result.updated, result.batches) == (len(AWKWARD), 0, 1)
@@ -124,7 +124,7 @@ def test_round_trip_keeps_digest_and_content(source_ds: Any, tmp_path: Path, fmt
     assert type(ints.outputs) is int
 
     # importing the same file again dedupes: nothing new, nothing changed
-    again = import_records(default_client().session, "copy", path)
+    again = import_records(client.session, "copy", path)
     assert not again.created and (again.added, again.updated) == (0, 0)
     assert again.dataset.digest == source_ds.digest
 
@@ -162,27 +162,22 @@ def test_export_layout(source_ds: Any, tmp_path: Path, fmt: str) -> None:
         assert list(df["dataset_record_id"]) == ids
 
 
-def test_export_of_a_snapshot_and_an_empty_dataset(db_url: str, tmp_path: Path) -> None:
-    set_tracking_uri(db_url)
-    ds = create_dataset("versions")
+def test_export_of_a_snapshot_and_an_empty_dataset(client: Client, tmp_path: Path) -> None:
+    ds = client.create_dataset("versions")
     for fmt in FORMATS:  # an empty dataset exports to a file that imports to nothing
         export_dataset(ds, tmp_path / f"empty.{fmt}")
-        result = import_records(default_client().session, f"empty_{fmt}", tmp_path / f"empty.{fmt}")
+        result = import_records(client.session, f"empty_{fmt}", tmp_path / f"empty.{fmt}")
         assert result.created and result.records == 0 and result.dataset.num_records == 0
         assert result.dataset.digest == ds.digest
     ds.merge_records([{"inputs": {"q": 1}}])
     ds.merge_records([{"inputs": {"q": 2}}])
-    old = get_dataset(name="versions", version=1)
+    old = client.get_dataset(name="versions", version=1)
     assert export_dataset(old, tmp_path / "v1.jsonl") == 1
-    assert (
-        import_records(default_client().session, "v1", tmp_path / "v1.jsonl").dataset.digest
-        == old.digest
-    )
+    assert import_records(client.session, "v1", tmp_path / "v1.jsonl").dataset.digest == old.digest
 
 
-def test_failed_export_leaves_no_file(db_url: str, tmp_path: Path) -> None:
-    set_tracking_uri(db_url)
-    ds = create_dataset("x")
+def test_failed_export_leaves_no_file(client: Client, tmp_path: Path) -> None:
+    ds = client.create_dataset("x")
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(InvalidParameter, match="unknown format"):
@@ -197,8 +192,7 @@ def test_failed_export_leaves_no_file(db_url: str, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- other tools' files
 
 
-def test_foreign_files_import(db_url: str, tmp_path: Path) -> None:
-    set_tracking_uri(db_url)
+def test_foreign_files_import(client: Client, tmp_path: Path) -> None:
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_bytes(
         b"\xef\xbb\xbf"  # a BOM, as some editors write
@@ -219,13 +213,13 @@ def test_foreign_files_import(db_url: str, tmp_path: Path) -> None:
     )
     digests = set()
     for i, path in enumerate([jsonl, csv, parquet_strings]):
-        ds = import_records(default_client().session, f"foreign{i}", path).dataset
+        ds = import_records(client.session, f"foreign{i}", path).dataset
         assert [r.inputs for r in ds.records] == [{"q": "a"}, {"q": "b"}]
         assert [r.expectations for r in ds.records] == [{"x": 1}, {}]
         assert [r.source_type for r in ds.records] == ["HUMAN", "CODE"]
         digests.add(ds.digest)
     assert len(digests) == 1
-    native = import_records(default_client().session, "native", parquet_native).dataset
+    native = import_records(client.session, "native", parquet_native).dataset
     assert [r.inputs for r in native.records] == [{"q": "a"}, {"q": "b"}]
 
 
@@ -323,31 +317,29 @@ def test_bad_csv_and_parquet_files(tmp_path: Path) -> None:
         list(read_records(tmp_path / "missing.jsonl"))
 
 
-def test_a_bad_row_in_a_later_batch_writes_nothing(db_url: str, tmp_path: Path) -> None:
-    set_tracking_uri(db_url)
+def test_a_bad_row_in_a_later_batch_writes_nothing(client: Client, tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     lines = [orjson.dumps({"inputs": {"i": i}}).decode() for i in range(5)]
     path.write_text("\n".join([*lines, '{"inputs": {"i": 5}, "outputs": NaN}']) + "\n")
     with pytest.raises(InvalidParameter, match="line 6: not valid JSON"):
-        import_records(default_client().session, "new", path, batch_size=2)
+        import_records(client.session, "new", path, batch_size=2)
     with pytest.raises(ResourceNotFound):
-        get_dataset(name="new")  # not even created
+        client.get_dataset(name="new")  # not even created
 
-    ds = create_dataset("existing")
+    ds = client.create_dataset("existing")
     path.write_text("\n".join([*lines, '{"inputs": {"i": 5}, "expectations": 3}']) + "\n")
     with pytest.raises(InvalidParameter, match="line 6: field 'expectations'"):
-        import_records(default_client().session, "existing", path, batch_size=2)
-    assert get_dataset(name="existing").version == ds.version == 0
+        import_records(client.session, "existing", path, batch_size=2)
+    assert client.get_dataset(name="existing").version == ds.version == 0
 
 
-def test_batches_are_versions_and_progress_is_reported(db_url: str, tmp_path: Path) -> None:
-    set_tracking_uri(db_url)
+def test_batches_are_versions_and_progress_is_reported(client: Client, tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     rows = [{"inputs": {"i": i % 4}, "tags": {"n": str(i)}} for i in range(6)]
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     calls: list[tuple[str, int, int]] = []
     result = import_records(
-        default_client().session,
+        client.session,
         "batched",
         path,
         batch_size=4,
@@ -365,7 +357,7 @@ def test_batches_are_versions_and_progress_is_reported(db_url: str, tmp_path: Pa
     assert calls[3:] == [("importing", 0, 6), ("importing", 4, 6), ("importing", 6, 6)]
 
 
-def test_progress_bar_draws_on_a_terminal(db_url: str, tmp_path: Path) -> None:
+def test_progress_bar_draws_on_a_terminal(client: Client, tmp_path: Path) -> None:
     """The bar the CLI uses, forced on: it draws both phases and ends its lines."""
     from evalledger.cli.main import _PhasedProgress
     from evalledger.cli.progress import ProgressBar
@@ -374,7 +366,6 @@ def test_progress_bar_draws_on_a_terminal(db_url: str, tmp_path: Path) -> None:
         def isatty(self) -> bool:
             return True
 
-    set_tracking_uri(db_url)
     path = tmp_path / "x.jsonl"
     path.write_text('{"inputs": {"a": 1}}\n{"inputs": {"a": 2}}\n')
     stream = Tty()
@@ -386,7 +377,7 @@ def test_progress_bar_draws_on_a_terminal(db_url: str, tmp_path: Path) -> None:
     old, sys.stderr = sys.stderr, stream
     try:
         with _PhasedProgress({"checking": "checking", "importing": "importing"}) as progress:
-            import_records(default_client().session, "bar", path, progress=progress)
+            import_records(client.session, "bar", path, progress=progress)
     finally:
         sys.stderr = old
     text = stream.getvalue()

@@ -11,24 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import evalledger as el
-from evalledger import (
-    Trace,
-    create_dataset,
-    create_experiment,
-    delete_trace_tag,
-    errors,
-    get_experiment,
-    get_trace,
-    import_traces,
-    log_expectation,
-    log_feedback,
-    log_trace,
-    search_experiments,
-    search_traces,
-    set_trace_tag,
-)
-from evalledger.fluent import default_client
+from evalledger import Client, Trace, errors
 from evalledger.projections.rebuild import check_projections, rebuild
 from evalledger.projections.traces_fold import time_ms
 
@@ -52,19 +35,19 @@ DF_COLUMNS = [
 
 
 @pytest.fixture
-def uri(db_url: str) -> str:
-    el.set_tracking_uri(db_url)
-    search_experiments()
-    return db_url
+def client(client: Client) -> Client:
+    """The test's client, already used once: first use creates the Default experiment."""
+    client.search_experiments()
+    return client
 
 
 @pytest.fixture
-def imported(uri: str) -> list[str]:
-    return import_traces(FIXTURE)
+def imported(client: Client) -> list[str]:
+    return client.import_traces(FIXTURE)
 
 
-def event_count() -> int:
-    with default_client().store.engine.connect() as conn:
+def event_count(client: Client) -> int:
+    with client.store.engine.connect() as conn:
         return conn.execute(sa.text("SELECT COUNT(*) FROM events")).scalar_one()
 
 
@@ -76,24 +59,26 @@ def root_inputs(raw: dict[str, Any]) -> Any:
     return json.loads(root(raw)["attributes"]["mlflow.spanInputs"])
 
 
-def ids(filter_string: str | None = None, **kw: Any) -> list[str]:
+def ids(client: Client, filter_string: str | None = None, **kw: Any) -> list[str]:
     return [
         t.info.trace_id
-        for t in search_traces(filter_string=filter_string, return_type="list", **kw)
+        for t in client.search_traces(filter_string=filter_string, return_type="list", **kw)
     ]
 
 
 # ----------------------------------------------------------------------------- import
 
 
-def test_the_fixture_traces_import_and_read_back_unchanged(imported: list[str]) -> None:
+def test_the_fixture_traces_import_and_read_back_unchanged(
+    client: Client, imported: list[str]
+) -> None:
     assert imported == list(BY_ID)
     for trace_id, raw in BY_ID.items():
-        trace = get_trace(trace_id)
+        trace = client.get_trace(trace_id)
         assert json.loads(trace.to_json()) == raw
         assert Trace.from_json(trace.to_json()) == trace
         assert Trace.from_json(LINES[imported.index(trace_id)]) == trace
-    trace = get_trace(imported[0])
+    trace = client.get_trace(imported[0])
     raw = RAW[0]
     info = trace.info
     assert info.trace_id == info.request_id == raw["info"]["trace_id"]
@@ -119,19 +104,19 @@ def test_the_fixture_traces_import_and_read_back_unchanged(imported: list[str]) 
     assert expectation.source.source_type == "HUMAN"
     assert expectation.create_time_ms == time_ms(raw["info"]["assessments"][0]["create_time"])
     assert info.assessments[1].feedback.value is False
-    assert get_experiment("1").name == "imported-1"
+    assert client.get_experiment("1").name == "imported-1"
 
 
-def test_reimporting_the_same_traces_is_a_no_op(imported: list[str]) -> None:
-    before = event_count()
-    assert import_traces(FIXTURE) == imported
-    assert import_traces([*LINES[:3], LINES[0]]) == imported[:3]
-    assert event_count() == before
-    assert len(search_traces()) == 30
+def test_reimporting_the_same_traces_is_a_no_op(client: Client, imported: list[str]) -> None:
+    before = event_count(client)
+    assert client.import_traces(FIXTURE) == imported
+    assert client.import_traces([*LINES[:3], LINES[0]]) == imported[:3]
+    assert event_count(client) == before
+    assert len(client.search_traces()) == 30
 
 
 def test_import_takes_trace_objects_json_dicts_files_and_duck_typed_traces(
-    uri: str, tmp_path: Path
+    client: Client, tmp_path: Path
 ) -> None:
     class MlflowLikeTrace:  # what mlflow.entities.Trace offers: info, data, to_json()
         def __init__(self, line: str) -> None:
@@ -140,53 +125,53 @@ def test_import_takes_trace_objects_json_dicts_files_and_duck_typed_traces(
         def to_json(self) -> str:
             return self._line
 
-    assert import_traces(LINES[0]) == [RAW[0]["info"]["trace_id"]]  # creates experiment 1
-    experiment = create_experiment("target")
-    assert import_traces(RAW[1]) == [RAW[1]["info"]["trace_id"]]
+    assert client.import_traces(LINES[0]) == [RAW[0]["info"]["trace_id"]]  # creates experiment 1
+    experiment = client.create_experiment("target")
+    assert client.import_traces(RAW[1]) == [RAW[1]["info"]["trace_id"]]
     assert (
-        import_traces([Trace.from_json(LINES[2]), MlflowLikeTrace(LINES[3])])[1]
+        client.import_traces([Trace.from_json(LINES[2]), MlflowLikeTrace(LINES[3])])[1]
         == (RAW[3]["info"]["trace_id"])
     )
     path = tmp_path / "traces.json"
     path.write_text(json.dumps(RAW[4:8]))
-    assert import_traces(str(path), experiment_id=experiment) == list(BY_ID)[4:8]
-    assert set(ids(experiment_ids=[experiment])) == set(list(BY_ID)[4:8])
-    assert len(ids(experiment_ids="1")) == 4
-    assert get_trace(RAW[5]["info"]["trace_id"]).info.experiment_id == experiment
+    assert client.import_traces(str(path), experiment_id=experiment) == list(BY_ID)[4:8]
+    assert set(ids(client, experiment_ids=[experiment])) == set(list(BY_ID)[4:8])
+    assert len(ids(client, experiment_ids="1")) == 4
+    assert client.get_trace(RAW[5]["info"]["trace_id"]).info.experiment_id == experiment
     with pytest.raises(errors.ResourceNotFound):
-        import_traces(LINES[9], experiment_id="4242")
+        client.import_traces(LINES[9], experiment_id="4242")
 
 
-def test_bad_input_is_named_and_writes_nothing(uri: str, tmp_path: Path) -> None:
-    before = event_count()
+def test_bad_input_is_named_and_writes_nothing(client: Client, tmp_path: Path) -> None:
+    before = event_count(client)
     broken = json.loads(LINES[1])
     del broken["info"]["trace_id"]
     with pytest.raises(errors.InvalidParameter, match=r"trace 1: .*trace_id"):
-        import_traces([LINES[0], broken])
+        client.import_traces([LINES[0], broken])
     path = tmp_path / "traces.jsonl"
     path.write_text("\n".join([LINES[0], LINES[1], "{not json", LINES[2]]))
     with pytest.raises(errors.InvalidParameter, match=r"line 3 of traces\.jsonl"):
-        import_traces(path)
+        client.import_traces(path)
     nan = json.loads(LINES[0])
     nan["info"]["trace_metadata"]["score"] = float("nan")
     with pytest.raises(errors.InvalidParameter, match="score"):
-        import_traces([nan])
+        client.import_traces([nan])
     nul = json.loads(LINES[0])
     nul["info"]["tags"]["environment"] = "prod\x00"
     with pytest.raises(errors.InvalidParameter, match="NUL"):
-        import_traces(nul)
+        client.import_traces(nul)
     bad_span = json.loads(LINES[0])
     bad_span["data"]["spans"][1]["span_id"] = 7
     with pytest.raises(errors.InvalidParameter, match=r"data\.spans\[1\]\.span_id"):
-        import_traces(bad_span)
+        client.import_traces(bad_span)
     with pytest.raises(errors.InvalidParameter, match="no such file"):
-        import_traces(str(tmp_path / "missing.jsonl"))
+        client.import_traces(str(tmp_path / "missing.jsonl"))
     other = json.loads(LINES[0])
     other["info"]["trace_location"]["mlflow_experiment"]["experiment_id"] = "abc"
     with pytest.raises(errors.InvalidParameter, match="'abc'"):
-        import_traces(other)
-    assert event_count() == before
-    assert search_traces().empty
+        client.import_traces(other)
+    assert event_count(client) == before
+    assert client.search_traces().empty
 
 
 # ----------------------------------------------------------------------------- search
@@ -248,49 +233,50 @@ FILTERS: list[tuple[str, Any]] = [
 ]
 
 
-def test_every_filter_form_matches_what_the_data_says(imported: list[str]) -> None:
+def test_every_filter_form_matches_what_the_data_says(client: Client, imported: list[str]) -> None:
     wrong = {}
     for text, predicate in FILTERS:
         expected = {r["info"]["trace_id"] for r in RAW if predicate(r)}
-        found = ids(text)
+        found = ids(client, text)
         if set(found) != expected or len(found) != len(set(found)):
             wrong[text] = (len(found), len(expected))
     assert wrong == {}
-    assert 0 < len(ids("tag.quality_score < 0.7")) < 30
+    assert 0 < len(ids(client, "tag.quality_score < 0.7")) < 30
 
 
-def test_a_tag_equal_to_a_number_compares_numerically(imported: list[str]) -> None:
+def test_a_tag_equal_to_a_number_compares_numerically(client: Client, imported: list[str]) -> None:
     expected = {i for i, r in BY_ID.items() if _tag(r, "quality_score") in ("0.21", "0.14")}
-    assert expected and set(ids("tags.quality_score IN (0.21, 0.140)")) == expected
-    assert set(ids("tag.quality_score = 0.21")) == {
+    assert expected and set(ids(client, "tags.quality_score IN (0.21, 0.140)")) == expected
+    assert set(ids(client, "tag.quality_score = 0.21")) == {
         i for i, r in BY_ID.items() if _tag(r, "quality_score") == "0.21"
     }
 
 
-def test_order_by_max_results_and_experiments(imported: list[str]) -> None:
+def test_order_by_max_results_and_experiments(client: Client, imported: list[str]) -> None:
     newest_first = sorted(RAW, key=lambda r: time_ms(r["info"]["request_time"]), reverse=True)
-    assert ids() == [r["info"]["trace_id"] for r in newest_first]
-    assert ids(order_by=["attributes.timestamp_ms ASC"]) == ids()[::-1]
-    assert ids(max_results=5) == ids()[:5]
-    slowest = ids(order_by=["attributes.execution_time_ms DESC"])
+    assert ids(client) == [r["info"]["trace_id"] for r in newest_first]
+    assert ids(client, order_by=["attributes.timestamp_ms ASC"]) == ids(client)[::-1]
+    assert ids(client, max_results=5) == ids(client)[:5]
+    slowest = ids(client, order_by=["attributes.execution_time_ms DESC"])
     durations = [BY_ID[i]["info"]["execution_duration_ms"] for i in slowest]
     assert durations == sorted(durations, reverse=True)
-    assert ids(order_by=["attributes.name", "attributes.timestamp_ms DESC"]) == ids()
-    assert ids(experiment_ids=["1"]) == ids()
-    assert ids(experiment_ids=["0"]) == []
-    frame = search_traces(max_results=2)
+    assert ids(client, order_by=["attributes.name", "attributes.timestamp_ms DESC"]) == ids(client)
+    assert ids(client, experiment_ids=["1"]) == ids(client)
+    assert ids(client, experiment_ids=["0"]) == []
+    frame = client.search_traces(max_results=2)
     assert list(frame.columns) == DF_COLUMNS
     assert frame["request_time"].tolist() == [
-        time_ms(BY_ID[i]["info"]["request_time"]) for i in ids()[:2]
+        time_ms(BY_ID[i]["info"]["request_time"]) for i in ids(client)[:2]
     ]
     assert frame["request"][0] == root_inputs(BY_ID[frame["trace_id"][0]])
-    assert Trace.from_json(frame["trace"][0]) == get_trace(frame["trace_id"][0])
+    assert Trace.from_json(frame["trace"][0]) == client.get_trace(frame["trace_id"][0])
     assert (
-        search_traces(filter_string="tags.environment = 'nowhere'").columns.tolist() == DF_COLUMNS
+        client.search_traces(filter_string="tags.environment = 'nowhere'").columns.tolist()
+        == DF_COLUMNS
     )
 
 
-def test_extract_fields(imported: list[str]) -> None:
+def test_extract_fields(client: Client, imported: list[str]) -> None:
     fields = [
         "span.inputs.question",
         "span.inputs",
@@ -307,7 +293,7 @@ def test_extract_fields(imported: list[str]) -> None:
         "nospan.inputs.question",
         "span.start_time",
     ]
-    frame = search_traces(extract_fields=fields)
+    frame = client.search_traces(extract_fields=fields)
     assert list(frame.columns) == DF_COLUMNS + fields
     for row in frame.to_dict("records"):
         raw = BY_ID[row["trace_id"]]
@@ -346,29 +332,29 @@ def test_extract_fields(imported: list[str]) -> None:
         ({"return_type": "arrow"}, "return_type"),
     ],
 )
-def test_bad_search_arguments_are_clear_errors(uri: str, kwargs: dict, message: str) -> None:
+def test_bad_search_arguments_are_clear_errors(client: Client, kwargs: dict, message: str) -> None:
     with pytest.raises(errors.InvalidParameter, match=message):
-        search_traces(**kwargs)
+        client.search_traces(**kwargs)
 
 
 # ----------------------------------------------------------------------------- writes
 
 
-def test_unknown_trace_ids_are_not_found(uri: str) -> None:
+def test_unknown_trace_ids_are_not_found(client: Client) -> None:
     for call in (
-        lambda: get_trace("tr-missing"),
-        lambda: set_trace_tag("tr-missing", "k", "v"),
-        lambda: delete_trace_tag("tr-missing", "k"),
-        lambda: log_expectation("tr-missing", "expected", 1),
-        lambda: log_feedback("tr-missing", "helpful", True),
+        lambda: client.get_trace("tr-missing"),
+        lambda: client.set_trace_tag("tr-missing", "k", "v"),
+        lambda: client.delete_trace_tag("tr-missing", "k"),
+        lambda: client.log_expectation("tr-missing", "expected", 1),
+        lambda: client.log_feedback("tr-missing", "helpful", True),
     ):
         with pytest.raises(errors.ResourceNotFound, match="tr-missing"):
             call()
-    assert event_count() == 1  # the Default experiment
+    assert event_count(client) == 1  # the Default experiment
 
 
-def test_log_trace_without_spans(uri: str) -> None:
-    trace = log_trace(
+def test_log_trace_without_spans(client: Client) -> None:
+    trace = client.log_trace(
         {"question": "What is MLflow?"},
         {"answer": "A platform"},
         name="qa",
@@ -378,7 +364,7 @@ def test_log_trace_without_spans(uri: str) -> None:
         execution_time_ms=42,
     )
     assert trace.info.trace_id.startswith("tr-") and len(trace.info.trace_id) == 35
-    stored = get_trace(trace.info.trace_id)
+    stored = client.get_trace(trace.info.trace_id)
     assert stored == trace
     assert stored.info.tags == {"team": "support", "score": "0.5", "mlflow.traceName": "qa"}
     assert stored.info.request_time == 1_700_000_000_123
@@ -389,20 +375,20 @@ def test_log_trace_without_spans(uri: str) -> None:
     assert (span.name, span.parent_id) == ("qa", None)
     assert span.inputs == {"question": "What is MLflow?"}
     assert span.outputs == {"answer": "A platform"}
-    assert ids("attributes.name = 'qa'") == [trace.info.trace_id]
+    assert ids(client, "attributes.name = 'qa'") == [trace.info.trace_id]
     with pytest.raises(errors.ResourceAlreadyExists):
-        log_trace({"q": 1}, trace_id=trace.info.trace_id)
+        client.log_trace({"q": 1}, trace_id=trace.info.trace_id)
     with pytest.raises(errors.ResourceNotFound):
-        log_trace({"q": 1}, experiment_id="999")
+        client.log_trace({"q": 1}, experiment_id="999")
     with pytest.raises(errors.InvalidParameter, match="inputs"):
-        log_trace({"q": float("inf")})
+        client.log_trace({"q": float("inf")})
     with pytest.raises(errors.InvalidParameter, match="status"):
-        log_trace({"q": 1}, status="MAYBE")
-    assert len(search_traces()) == 1
+        client.log_trace({"q": 1}, status="MAYBE")
+    assert len(client.search_traces()) == 1
 
 
-def test_log_trace_with_spans(uri: str) -> None:
-    trace = log_trace(
+def test_log_trace_with_spans(client: Client) -> None:
+    trace = client.log_trace(
         "plain question",
         "plain answer",
         spans=[
@@ -430,32 +416,36 @@ def test_log_trace_with_spans(uri: str) -> None:
     assert [s.name for s in trace.data.spans] == ["agent", "tool"]
     assert trace.data.spans[1].parent_id == "s1"
     assert trace.data.spans[1].attributes["model"] == "m"
-    frame = search_traces(extract_fields=["tool.attributes.usage.total_tokens", "span.inputs"])
+    frame = client.search_traces(
+        extract_fields=["tool.attributes.usage.total_tokens", "span.inputs"]
+    )
     assert frame["tool.attributes.usage.total_tokens"][0] == 7
     assert frame["span.inputs"][0] == "plain question"
     with pytest.raises(errors.InvalidParameter, match="parent_id"):
-        log_trace({}, spans=[{"name": "a", "span_id": "x", "parent_id": "nowhere"}])
+        client.log_trace({}, spans=[{"name": "a", "span_id": "x", "parent_id": "nowhere"}])
 
 
-def test_trace_tags_are_set_deleted_and_searchable(imported: list[str]) -> None:
+def test_trace_tags_are_set_deleted_and_searchable(client: Client, imported: list[str]) -> None:
     trace_id = imported[0]
-    set_trace_tag(trace_id, "reviewed", "yes")
-    set_trace_tag(trace_id, "environment", "production")
-    assert ids("tags.reviewed = 'yes'") == [trace_id]
-    assert get_trace(trace_id).info.tags["environment"] == "production"
-    delete_trace_tag(trace_id, "reviewed")
-    assert "reviewed" not in get_trace(trace_id).info.tags
-    assert ids("tags.reviewed = 'yes'") == []
+    client.set_trace_tag(trace_id, "reviewed", "yes")
+    client.set_trace_tag(trace_id, "environment", "production")
+    assert ids(client, "tags.reviewed = 'yes'") == [trace_id]
+    assert client.get_trace(trace_id).info.tags["environment"] == "production"
+    client.delete_trace_tag(trace_id, "reviewed")
+    assert "reviewed" not in client.get_trace(trace_id).info.tags
+    assert ids(client, "tags.reviewed = 'yes'") == []
     with pytest.raises(errors.ResourceNotFound, match="reviewed"):
-        delete_trace_tag(trace_id, "reviewed")
+        client.delete_trace_tag(trace_id, "reviewed")
     with pytest.raises(errors.InvalidParameter):
-        set_trace_tag(trace_id, "k", None)
+        client.set_trace_tag(trace_id, "k", None)
 
 
-def test_a_later_expectation_overrides_an_earlier_one(imported: list[str]) -> None:
+def test_a_later_expectation_overrides_an_earlier_one(client: Client, imported: list[str]) -> None:
     trace_id = imported[0]  # has expected_answer from the fixture
-    first = log_expectation(trace_id, "expected_answer", "v2", source={"source_type": "human"})
-    second = log_expectation(trace_id, "expected_answer", {"text": "v3"})
+    first = client.log_expectation(
+        trace_id, "expected_answer", "v2", source={"source_type": "human"}
+    )
+    second = client.log_expectation(trace_id, "expected_answer", {"text": "v3"})
     assert (second.name, second.value, second.kind, second.valid) == (
         "expected_answer",
         {"text": "v3"},
@@ -463,33 +453,33 @@ def test_a_later_expectation_overrides_an_earlier_one(imported: list[str]) -> No
         True,
     )
     assert second.assessment_id.startswith("a-") and second.create_time_ms > 0
-    found = get_trace(trace_id).info.assessments
+    found = client.get_trace(trace_id).info.assessments
     assert [(a.assessment_id, a.valid) for a in found if a.name == "expected_answer"] == [
         (RAW[0]["info"]["assessments"][0]["assessment_id"], False),
         (first.assessment_id, False),
         (second.assessment_id, True),
     ]
-    ds = create_dataset("overrides")
-    ds.merge_records([get_trace(trace_id)])
+    ds = client.create_dataset("overrides")
+    ds.merge_records([client.get_trace(trace_id)])
     assert ds.records[0].expectations == {"expected_answer": {"text": "v3"}}
 
 
-def test_assessment_arguments_are_checked(imported: list[str]) -> None:
-    before = event_count()
+def test_assessment_arguments_are_checked(client: Client, imported: list[str]) -> None:
+    before = event_count(client)
     trace_id = imported[0]
     with pytest.raises(errors.InvalidParameter, match="source_type"):
-        log_feedback(trace_id, "helpful", True, source={"source_type": "ROBOT"})
+        client.log_feedback(trace_id, "helpful", True, source={"source_type": "ROBOT"})
     with pytest.raises(errors.InvalidParameter, match="value"):
-        log_feedback(trace_id, "helpful", float("nan"))
+        client.log_feedback(trace_id, "helpful", float("nan"))
     with pytest.raises(errors.InvalidParameter, match="span_id"):
-        log_expectation(trace_id, "expected", 1, span_id="no-such-span")
+        client.log_expectation(trace_id, "expected", 1, span_id="no-such-span")
     with pytest.raises(errors.InvalidParameter, match="name"):
-        log_expectation(trace_id, "", 1)
-    assert event_count() == before
-    span_id = get_trace(trace_id).data.spans[2].span_id
-    assessment = log_expectation(trace_id, "expected_tokens", 500, span_id=span_id)
+        client.log_expectation(trace_id, "", 1)
+    assert event_count(client) == before
+    span_id = client.get_trace(trace_id).data.spans[2].span_id
+    assessment = client.log_expectation(trace_id, "expected_tokens", 500, span_id=span_id)
     assert assessment.span_id == span_id
-    feedback = log_feedback(trace_id, "helpful", True, source="LLM_JUDGE", rationale="fine")
+    feedback = client.log_feedback(trace_id, "helpful", True, source="LLM_JUDGE", rationale="fine")
     assert (feedback.kind, feedback.value, feedback.rationale) == ("feedback", True, "fine")
     assert feedback.source.source_type == "LLM_JUDGE"
 
@@ -497,10 +487,10 @@ def test_assessment_arguments_are_checked(imported: list[str]) -> None:
 # ----------------------------------------------------------------------------- records
 
 
-def test_records_from_traces(imported: list[str]) -> None:
-    log_feedback(imported[3], "helpful", False)
-    ds = create_dataset("from-traces")
-    ds.merge_records(search_traces())
+def test_records_from_traces(client: Client, imported: list[str]) -> None:
+    client.log_feedback(imported[3], "helpful", False)
+    ds = client.create_dataset("from-traces")
+    ds.merge_records(client.search_traces())
     records = {r.source_id: r for r in ds.records}
     assert set(records) == set(imported)
     for trace_id, raw in BY_ID.items():
@@ -518,24 +508,24 @@ def test_records_from_traces(imported: list[str]) -> None:
     assert sum(1 for r in records.values() if r.expectations) == 10
 
 
-def test_merging_the_same_traces_twice_changes_nothing(imported: list[str]) -> None:
-    from_frame = create_dataset("from-frame")
-    from_frame.merge_records(search_traces())
+def test_merging_the_same_traces_twice_changes_nothing(client: Client, imported: list[str]) -> None:
+    from_frame = client.create_dataset("from-frame")
+    from_frame.merge_records(client.search_traces())
     digest, version = from_frame.digest, from_frame.version
-    from_frame.merge_records(search_traces(return_type="list"))
+    from_frame.merge_records(client.search_traces(return_type="list"))
     last = from_frame.history().iloc[-1]
     assert (last.records_added, last.records_updated) == (0, 0)
     assert from_frame.digest == digest and from_frame.version == version + 1
-    from_list = create_dataset("from-list")
-    from_list.merge_records(search_traces(return_type="list"))
+    from_list = client.create_dataset("from-list")
+    from_list.merge_records(client.search_traces(return_type="list"))
     assert from_list.digest == digest
 
 
-def test_non_dict_root_inputs_and_sessions(uri: str) -> None:
-    text = log_trace("just a string", "ok", metadata={"mlflow.trace.session": "s-9"})
-    empty = log_trace(None, "nothing in")
-    listed = log_trace([1, 2], None)
-    ds = create_dataset("shapes")
+def test_non_dict_root_inputs_and_sessions(client: Client) -> None:
+    text = client.log_trace("just a string", "ok", metadata={"mlflow.trace.session": "s-9"})
+    empty = client.log_trace(None, "nothing in")
+    listed = client.log_trace([1, 2], None)
+    ds = client.create_dataset("shapes")
     ds.merge_records([text, empty, listed])
     by_trace = {r.source_id: r for r in ds.records}
     assert by_trace[text.info.trace_id].inputs == {"input": "just a string"}
@@ -549,8 +539,8 @@ def test_non_dict_root_inputs_and_sessions(uri: str) -> None:
     assert sorted(provenance.loc["TRACE", "trace_ids"]) == sorted(by_trace)
 
 
-def test_a_bad_trace_in_merge_records_names_the_record(uri: str) -> None:
-    ds = create_dataset("bad")
+def test_a_bad_trace_in_merge_records_names_the_record(client: Client) -> None:
+    ds = client.create_dataset("bad")
     with pytest.raises(errors.InvalidParameter, match="record 1"):
         ds.merge_records([Trace.from_json(LINES[0]), {"inputs": {}}])
     with pytest.raises(errors.InvalidParameter, match="record 0: field 'trace'"):
@@ -561,16 +551,16 @@ def test_a_bad_trace_in_merge_records_names_the_record(uri: str) -> None:
 # ----------------------------------------------------------------------------- ledger
 
 
-def test_trace_projections_equal_a_fresh_replay(imported: list[str]) -> None:
-    set_trace_tag(imported[0], "k", "v")
-    set_trace_tag(imported[1], "k", "w")
-    delete_trace_tag(imported[1], "k")
-    log_expectation(imported[0], "expected_answer", "new")
-    log_feedback(imported[2], "helpful", True)
-    report = check_projections(default_client().store)
+def test_trace_projections_equal_a_fresh_replay(client: Client, imported: list[str]) -> None:
+    client.set_trace_tag(imported[0], "k", "v")
+    client.set_trace_tag(imported[1], "k", "w")
+    client.delete_trace_tag(imported[1], "k")
+    client.log_expectation(imported[0], "expected_answer", "new")
+    client.log_feedback(imported[2], "helpful", True)
+    report = check_projections(client.store)
     assert report.ok, report.difference
-    before = search_traces(extract_fields=["tags.k"])
-    rebuild(default_client().store)
-    after = search_traces(extract_fields=["tags.k"])
+    before = client.search_traces(extract_fields=["tags.k"])
+    rebuild(client.store)
+    after = client.search_traces(extract_fields=["tags.k"])
     pd.testing.assert_frame_equal(before, after)
-    assert [a.valid for a in get_trace(imported[0]).info.assessments] == [False, True, True]
+    assert [a.valid for a in client.get_trace(imported[0]).info.assessments] == [False, True, True]
