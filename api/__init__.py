@@ -31,6 +31,7 @@ from evalledger.fluent import (
     search_traces,
     set_dataset_tags,
     set_trace_tag,
+    undelete_dataset,
 )
 from evalledger.traces.entities import Assessment, Trace
 from evalledger.tracking import get_tracking_uri, set_tracking_uri
@@ -73,4 +74,5 @@ __all__ = [
     "set_dataset_tags",
     "set_trace_tag",
     "set_tracking_uri",
+    "undelete_dataset",
 ]

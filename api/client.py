@@ -23,17 +23,21 @@ class Client:
     """The ledger at `tracking_uri` (default: the current tracking URI, API.md §1), acting
     as `user` (default: EVALLEDGER_USER, else the OS user name).
 
-    The database is opened, and upgraded when behind, on the first call that needs it.
+    The database is opened, and upgraded when behind, on the first call that needs it;
+    with `create=False` it must already hold a ledger (read-only tools: nothing is created).
     Every event a client writes records its user.
     """
 
-    def __init__(self, tracking_uri: str | None = None, user: str | None = None) -> None:
+    def __init__(
+        self, tracking_uri: str | None = None, user: str | None = None, *, create: bool = True
+    ) -> None:
         uri = tracking_uri if tracking_uri is not None else get_tracking_uri()
         normalize_url(uri)
         if user is not None and (not isinstance(user, str) or not user.strip()):
             raise InvalidParameter(f"user must be a non-empty string, got {user!r}")
         self._uri = str(uri)
         self._user = user or default_user()
+        self._create = create
         self._session: Session | None = None
 
     @property
@@ -48,7 +52,8 @@ class Client:
     def session(self) -> Session:
         """The migrated store and the acting user (opened on first use)."""
         if self._session is None:
-            self._session = Session(open_store(self._uri, self._user), self._user)
+            store = open_store(self._uri, self._user, create=self._create)
+            self._session = Session(store, self._user)
         return self._session
 
     @property
@@ -103,22 +108,34 @@ class Client:
         max_results: int | None = None,
         order_by: list[str] | None = None,
         page_token: str | None = None,
+        include_deleted: bool = False,
     ) -> PagedList:
-        """Live datasets matching a filter, one page at a time (`.token` for the next)."""
+        """Live datasets matching a filter, one page at a time (`.token` for the next);
+        deleted ones too (read-only, with `deleted_time`) when `include_deleted`."""
         return search_datasets(
-            self.session, experiment_ids, filter_string, max_results, order_by, page_token
+            self.session,
+            experiment_ids,
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
+            include_deleted,
         )
 
     def delete_dataset(self, dataset_id: str | None = None, name: str | None = None) -> None:
         """Remove a dataset from every current view; its history stays readable."""
         datasets.delete_dataset(self.session, dataset_id, name)
 
+    def undelete_dataset(self, dataset_id: str) -> EvaluationDataset:
+        """Bring a deleted dataset back (a new version) with the content it had when deleted."""
+        return datasets.undelete_dataset(self.session, dataset_id)
+
     def set_dataset_tags(self, dataset_id: str, tags: dict[str, Any]) -> None:
-        """Set (add or overwrite) tags: one new dataset version."""
+        """Set (add or overwrite) tags: one new dataset version (none when nothing changes)."""
         datasets.set_dataset_tags(self.session, dataset_id, tags)
 
     def delete_dataset_tag(self, dataset_id: str, key: str) -> None:
-        """Delete one tag: one new dataset version."""
+        """Delete one tag: one new dataset version (none when the key is not there)."""
         datasets.delete_dataset_tag(self.session, dataset_id, key)
 
     def add_dataset_to_experiments(
@@ -177,20 +194,22 @@ class Client:
         self,
         experiment_ids: str | list[str] | None = None,
         filter_string: str | None = None,
-        order_by: list[str] | None = None,
         max_results: int | None = None,
+        order_by: list[str] | None = None,
         extract_fields: list[str] | None = None,
+        *,
         return_type: str = "pandas",
     ) -> Any:
-        """Traces matching a filter: a DataFrame with MLflow's columns, or a list."""
+        """Traces matching a filter: a DataFrame with MLflow's columns, or a list.
+        Positional arguments in MLflow's order; return_type is keyword-only."""
         return traces.search_traces(
             self.session,
             experiment_ids,
             filter_string,
-            order_by,
             max_results,
+            order_by,
             extract_fields,
-            return_type,
+            return_type=return_type,
         )
 
     def set_trace_tag(self, trace_id: str, key: str, value: Any) -> None:

@@ -2,6 +2,8 @@
 
 from evalledger.ledger.errors import (
     ConcurrencyConflict,
+    DatabaseUnavailable,
+    ForeignDatabase,
     IntegrityError,
     InvalidParameter,
     LedgerError,
@@ -12,6 +14,8 @@ from evalledger.ledger.errors import (
 
 __all__ = [
     "ConcurrencyConflict",
+    "DatabaseUnavailable",
+    "ForeignDatabase",
     "IntegrityError",
     "InvalidParameter",
     "LedgerError",

@@ -80,10 +80,12 @@ def search_datasets(
     max_results: int | None = None,
     order_by: list[str] | None = None,
     page_token: str | None = None,
+    include_deleted: bool = False,
 ) -> PagedList:
-    """Live datasets matching a filter, one page at a time (`.token` for the next)."""
+    """Live datasets matching a filter, one page at a time (`.token` for the next);
+    deleted ones too (read-only, with `deleted_time`) when `include_deleted`."""
     return default_client().search_datasets(
-        experiment_ids, filter_string, max_results, order_by, page_token
+        experiment_ids, filter_string, max_results, order_by, page_token, include_deleted
     )
 
 
@@ -92,13 +94,18 @@ def delete_dataset(dataset_id: str | None = None, name: str | None = None) -> No
     default_client().delete_dataset(dataset_id, name)
 
 
+def undelete_dataset(dataset_id: str) -> EvaluationDataset:
+    """Bring a deleted dataset back (a new version) with the content it had when deleted."""
+    return default_client().undelete_dataset(dataset_id)
+
+
 def set_dataset_tags(dataset_id: str, tags: dict[str, Any]) -> None:
-    """Set (add or overwrite) tags: one new dataset version."""
+    """Set (add or overwrite) tags: one new dataset version (none when nothing changes)."""
     default_client().set_dataset_tags(dataset_id, tags)
 
 
 def delete_dataset_tag(dataset_id: str, key: str) -> None:
-    """Delete one tag: one new dataset version."""
+    """Delete one tag: one new dataset version (none when the key is not there)."""
     default_client().delete_dataset_tag(dataset_id, key)
 
 
@@ -134,14 +141,21 @@ def get_trace(trace_id: str) -> Trace:
 def search_traces(
     experiment_ids: str | list[str] | None = None,
     filter_string: str | None = None,
-    order_by: list[str] | None = None,
     max_results: int | None = None,
+    order_by: list[str] | None = None,
     extract_fields: list[str] | None = None,
+    *,
     return_type: str = "pandas",
 ) -> Any:
-    """Traces matching a filter: a DataFrame with MLflow's columns, or a list."""
+    """Traces matching a filter: a DataFrame with MLflow's columns, or a list.
+    Positional arguments in MLflow's order; return_type is keyword-only."""
     return default_client().search_traces(
-        experiment_ids, filter_string, order_by, max_results, extract_fields, return_type
+        experiment_ids,
+        filter_string,
+        max_results,
+        order_by,
+        extract_fields,
+        return_type=return_type,
     )
 
 

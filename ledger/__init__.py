@@ -4,6 +4,8 @@ from evalledger.ledger.encoding import canonical_bytes, canonical_text, check_js
 from evalledger.ledger.engine import create_engine, normalize_url
 from evalledger.ledger.errors import (
     ConcurrencyConflict,
+    DatabaseUnavailable,
+    ForeignDatabase,
     IntegrityError,
     InvalidParameter,
     LedgerError,
@@ -20,8 +22,10 @@ __all__ = [
     "ANY",
     "NO_STREAM",
     "ConcurrencyConflict",
+    "DatabaseUnavailable",
     "EventStore",
     "ExpectedVersion",
+    "ForeignDatabase",
     "Head",
     "IntegrityError",
     "InvalidParameter",

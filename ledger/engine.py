@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from evalledger.ledger.errors import InvalidParameter, LedgerError
+from evalledger.ledger.errors import DatabaseUnavailable, InvalidParameter, LedgerError
 
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 WRITE_OPTION = "evalledger_write"
@@ -51,23 +51,108 @@ def is_memory_sqlite(url: sa.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
-    """Create an engine for a tracking URI with the settings the ledger relies on."""
+#: Seconds to wait for a database server to accept a connection.
+CONNECT_TIMEOUT_S = 10.0
+#: Seconds one statement may take on a server before the connection gives up on it.
+STATEMENT_TIMEOUT_S = 600.0
+
+
+def create_engine(
+    url: str | sa.URL,
+    *,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+    **kwargs: Any,
+) -> sa.Engine:
+    """Create an engine for a tracking URI with the settings the ledger relies on.
+
+    Connections time out instead of hanging, and a driver error that means the database
+    cannot be used (unreachable, refused, timed out, bad credentials, locked) is raised as
+    one DatabaseUnavailable line rather than as the driver's exception.
+    """
     parsed = normalize_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed, **kwargs)
+        engine = _sqlite_engine(parsed, **kwargs)
+    else:
+        engine = _server_engine(parsed, backend, connect_timeout_s, statement_timeout_s, kwargs)
+    _wrap_driver_errors(engine, parsed)
+    return engine
+
+
+def _server_engine(
+    url: sa.URL, backend: str, connect_s: float, statement_s: float, kwargs: dict[str, Any]
+) -> sa.Engine:
+    connect_args: dict[str, Any]
     if backend in ("mysql", "mariadb"):
         kwargs.setdefault("isolation_level", "READ COMMITTED")
-        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        url = url.update_query_dict({"charset": "utf8mb4"})
+        # PyMySQL reads the server's greeting under read_timeout: bound it by the connect
+        # timeout, then allow statements their own (see _mysql_statement_timeout)
+        connect_args = {
+            "connect_timeout": max(1, round(connect_s)),
+            "read_timeout": max(1, round(connect_s)),
+            "write_timeout": max(1, round(statement_s)),
+        }
+    else:
+        connect_args = {
+            "connect_timeout": max(1, round(connect_s)),
+            "options": f"-c statement_timeout={round(statement_s * 1000)}",
+            # a server that stops answering is noticed within about 25 s
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        }
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs["connect_args"] = {**connect_args, **kwargs.get("connect_args", {})}
     try:
-        return sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(url, **kwargs)
     except ModuleNotFoundError as exc:
         extra = "postgresql" if backend == "postgresql" else "mysql"
         raise LedgerError(
             f"the {backend} driver is not installed ({exc.name}): pip install 'evalledger[{extra}]'"
         ) from None
+    if backend in ("mysql", "mariadb"):
+        _mysql_statement_timeout(engine, max(1, round(statement_s)))
+    return engine
+
+
+def _mysql_statement_timeout(engine: sa.Engine, seconds: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _after_greeting(dbapi_connection: Any, _record: Any) -> None:
+        # PyMySQL applies _read_timeout before each read; no public setter exists
+        dbapi_connection._read_timeout = seconds
+
+
+#: MySQL/MariaDB server errors that mean the connection cannot be used (the client's own
+#: errors, 2000 and up, all do): too many connections, access denied, unknown database.
+_MYSQL_UNUSABLE = frozenset((1040, 1044, 1045, 1049, 1203, 1226, 1698))
+
+
+def _means_unusable(error: Exception, original: BaseException) -> bool:
+    """A driver error about reaching or using the database, not about a statement (a
+    trigger's refusal, say, stays the driver's error)."""
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    code = original.args[0] if original.args else None
+    if type(original).__module__.startswith("pymysql") and isinstance(code, int):
+        return code >= 2000 or code in _MYSQL_UNUSABLE
+    return True
+
+
+def _wrap_driver_errors(engine: sa.Engine, url: sa.URL) -> None:
+    shown = url.render_as_string(hide_password=True)
+
+    @event.listens_for(engine, "handle_error")
+    def _as_ledger_error(context: Any) -> None:
+        if _means_unusable(context.sqlalchemy_exception, context.original_exception):
+            original = context.original_exception
+            lines = str(original).strip().splitlines()
+            reason = lines[0].strip() if lines else type(original).__name__
+            raise DatabaseUnavailable(f"cannot use the database at {shown}: {reason}") from (
+                original
+            )
 
 
 def _enable_wal(cursor: Any) -> None:

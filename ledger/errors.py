@@ -14,9 +14,19 @@ class LedgerError(Exception):
 
 
 class InvalidParameter(LedgerError, ValueError):
-    """An argument or a value inside it is not acceptable; nothing was written."""
+    """An argument or a value inside it is not acceptable; nothing was written.
+
+    ``index`` is the position of the bad record in its batch (or file), ``field`` the dotted
+    path of the bad value inside it (``"inputs.q"``, ``"outputs[2]"``, ``"expectations"``);
+    either is None when the error is not about a record or a field.
+    """
 
     error_code = "INVALID_PARAMETER_VALUE"
+
+    def __init__(self, message: str, *, index: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.field = field
 
 
 class ResourceNotFound(LedgerError, LookupError):
@@ -47,3 +57,17 @@ class IntegrityError(LedgerError):
     """The ledger or a projection does not match what the events say."""
 
     error_code = "DATA_LOSS"
+
+
+class DatabaseUnavailable(LedgerError):
+    """The database could not be used: unreachable, refusing, timing out, bad credentials,
+    or a SQLite file whose directory is missing. The message says which, in one line."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class ForeignDatabase(LedgerError):
+    """The database holds another application's schema (MLflow's, say); nothing in it was
+    touched."""
+
+    error_code = "INVALID_STATE"

@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from evalledger.ledger.engine import WRITE_OPTION
+from evalledger.migrations.metadata import target_metadata
 
 _LOCK_NAME = "evalledger_migrate"
 _LOCK_KEY = zlib.crc32(_LOCK_NAME.encode())
@@ -35,7 +36,7 @@ def head_revision() -> str | None:
 
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return current_revision_on(conn)
 
 
 def is_current(engine: sa.Engine) -> bool:
@@ -89,3 +90,39 @@ def _migration_lock(engine: sa.Engine) -> Iterator[sa.Connection]:
         finally:
             conn.execute(sa.text("SELECT RELEASE_LOCK(:n)"), {"n": _LOCK_NAME})
             conn.commit()
+
+
+def foreign_schema(conn: sa.Connection) -> str | None:
+    """What makes this database another application's, or None when it is empty, an
+    evalledger ledger, or only holds tables of other names (a shared database)."""
+    tables = set(sa.inspect(conn).get_table_names())
+    if not tables:
+        return None
+    ours = {t.name for metadata in target_metadata for t in metadata.sorted_tables}
+    revision = current_revision_on(conn) if "alembic_version" in tables else None
+    known = {
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }
+    if revision is not None and revision not in known:
+        return (
+            f"it holds another application's Alembic schema (revision {revision!r}; tables "
+            f"{_some(tables)}), for example MLflow's own database"
+        )
+    if revision is None and tables & ours:
+        overlap = _some(tables & ours)
+        return f"it has tables named like evalledger's ({overlap}) but no evalledger schema"
+    return None
+
+
+def is_empty(conn: sa.Connection) -> bool:
+    """True when the database has no tables at all."""
+    return not sa.inspect(conn).get_table_names()
+
+
+def current_revision_on(conn: sa.Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _some(names: set[str], shown: int = 4) -> str:
+    first = sorted(names)[:shown]
+    return ", ".join(first) + (f", ... ({len(names)} in all)" if len(names) > shown else "")

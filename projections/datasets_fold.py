@@ -344,6 +344,11 @@ def _on_deleted(p: DatasetProjector, state: DatasetState, event: StoredEvent, _:
     state.deleted = True
 
 
+def _on_undeleted(p: DatasetProjector, state: DatasetState, event: StoredEvent, _: Counts) -> None:
+    """Back in the current views: records, tags and links were kept while deleted."""
+    state.deleted = False
+
+
 _HANDLERS: dict[str, Handler] = {
     et.DATASET_TAGS_SET: _on_tags_set,
     et.DATASET_TAG_DELETED: _on_tag_deleted,
@@ -352,5 +357,6 @@ _HANDLERS: dict[str, Handler] = {
     et.DATASET_RECORDS_MERGED: _on_merged,
     et.DATASET_RECORDS_DELETED: _on_records_deleted,
     et.DATASET_DELETED: _on_deleted,
+    et.DATASET_UNDELETED: _on_undeleted,
     et.DATASET_RESTORED: _on_restored,
 }

@@ -78,6 +78,8 @@ DATASET_RECORDS_DELETED = EventType(
     "DatasetRecordsDeleted", DATASET_STREAM, ("dataset_version", "record_ids")
 )
 DATASET_DELETED = EventType("DatasetDeleted", DATASET_STREAM, ("dataset_version",))
+#: A deleted dataset back in the current views, with the content it had when deleted.
+DATASET_UNDELETED = EventType("DatasetUndeleted", DATASET_STREAM, ("dataset_version",))
 DATASET_RESTORED = EventType(
     "DatasetRestored",
     DATASET_STREAM,
@@ -112,6 +114,7 @@ EVENT_TYPES = (
     DATASET_RECORDS_MERGED,
     DATASET_RECORDS_DELETED,
     DATASET_DELETED,
+    DATASET_UNDELETED,
     DATASET_RESTORED,
     VERSION_LABELED,
     TRACE_LOGGED,
@@ -130,6 +133,7 @@ OPERATIONS = {
     DATASET_RECORDS_MERGED: "MERGE",
     DATASET_RECORDS_DELETED: "DELETE_RECORDS",
     DATASET_DELETED: "DELETE",
+    DATASET_UNDELETED: "UNDELETE",
     DATASET_RESTORED: "RESTORE",
 }
 

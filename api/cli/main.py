@@ -2,6 +2,10 @@
 
 A user error (any LedgerError, a file that is missing or unreadable, a database that cannot
 be reached) prints one line, ``evalledger: error: ...``, on stderr and no traceback.
+
+This module holds the parser, `main` and the dataset commands that read and move files
+(datasets, show, export, import); history.py has history/diff/verify/rebuild, edits.py the
+small writes (delete, undelete, restore, label, tag, untag), traces.py the trace commands.
 """
 
 from __future__ import annotations
@@ -10,115 +14,83 @@ import argparse
 import io
 import os
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
 from evalledger import __version__
+from evalledger.cli import edits, targets
 from evalledger.cli import history as cli_history
+from evalledger.cli import traces as cli_traces
+from evalledger.cli.arguments import (
+    add_json_option,
+    add_name_argument,
+    add_snapshot_options,
+    batch_size,
+    non_negative_int,
+    uri_option,
+)
+from evalledger.cli.common import (
+    UserError,
+    cell,
+    clip_text,
+    labels_text,
+    plural,
+    print_json,
+    record_json,
+    table,
+    tags_text,
+    time_text,
+)
 from evalledger.cli.progress import ProgressBar
 from evalledger.client import Client
+from evalledger.datasets import reads
+from evalledger.datasets.entities import record_from_row
 from evalledger.datasets.transfer import export_dataset, format_for, import_records
 from evalledger.demo.flows import run_demo
-from evalledger.ledger import LedgerError, create_engine, normalize_url
+from evalledger.ledger import LedgerError, ResourceNotFound, create_engine, normalize_url
 from evalledger.migrations.runner import upgrade
-from evalledger.text import clip
+from evalledger.projections.schema import dataset_records
+from evalledger.tracking import get_tracking_uri
 
 PREVIEW_ROWS = 5
-CELL_WIDTH = 60
+STDOUT = "-"
 
 
-# --------------------------------------------------------------------------- formatting
+# --------------------------------------------------------------------------- helpers
 
 
 def _shown(uri: str) -> str:
     return normalize_url(uri).render_as_string(hide_password=True)
 
 
-def _time(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _clip(text: str, width: int = CELL_WIDTH) -> str:
-    return clip(text, width)
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
-
-
-def _tags(tags: dict[str, str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "-"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    out = [line(headers), line(["-" * w for w in widths])]
-    out.extend(line(row) for row in rows)
-    return "\n".join(out)
-
-
-# --------------------------------------------------------------------------- argument types
-
-
-def _version_arg(text: str) -> int | str:
-    """A dataset version: an int, or a version label."""
-    text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if not text:
-        raise argparse.ArgumentTypeError("a version is a number or a label")
-    return text
-
-
-def _as_of_arg(text: str) -> datetime | int:
-    """An instant: epoch milliseconds, or an ISO 8601 datetime (naive = UTC)."""
-    text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is neither epoch milliseconds nor an ISO 8601 datetime "
-            "(e.g. 2025-01-31T12:00:00Z)"
-        ) from None
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
-
-
-def _dataset_arg(args: argparse.Namespace) -> Any:
-    """The dataset NAME names: current, or the snapshot --version/--as-of asks for."""
-    return args.client.get_dataset(
-        name=args.name,
-        version=getattr(args, "version", None),
-        as_of=getattr(args, "as_of", None),
-    )
-
-
-def _describe(ds: Any) -> str:
-    kind = " (snapshot)" if ds.is_snapshot else ""
-    return f"dataset {ds.name!r} version {ds.version}{kind}"
+def _dataset_json(ds: Any, target: targets.Target | None = None) -> dict[str, Any]:
+    """The metadata of a dataset (live or snapshot) as --json prints it."""
+    deleted_time = ds.deleted_time
+    if target is not None and target.deleted:
+        deleted_time = target.deleted_time
+    return {
+        "dataset_id": ds.dataset_id,
+        "name": ds.name,
+        "version": ds.version,
+        "is_snapshot": ds.is_snapshot,
+        "deleted": deleted_time is not None,
+        "deleted_time": deleted_time,
+        "num_records": ds.num_records,
+        "digest": ds.digest,
+        "created_time": ds.created_time,
+        "created_by": ds.created_by,
+        "last_update_time": ds.last_update_time,
+        "last_updated_by": ds.last_updated_by,
+        "experiment_ids": ds.experiment_ids,
+        "tags": ds.tags,
+    }
 
 
 # --------------------------------------------------------------------------- commands
@@ -140,7 +112,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _datasets(args: argparse.Namespace) -> int:
+def _search_all(args: argparse.Namespace) -> list[Any]:
     found: list[Any] = []
     token = None
     while True:
@@ -149,76 +121,190 @@ def _datasets(args: argparse.Namespace) -> int:
             order_by=["name ASC"],
             max_results=1000,
             page_token=token,
+            include_deleted=args.deleted,
         )
         found.extend(page)
         token = page.token
         if token is None:
-            break
+            return found
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    found = _search_all(args)
+    if args.json:
+        print_json({"datasets": [_dataset_json(ds) for ds in found]})
+        return 0
     if not found:
         print("no datasets" + (" match the filter" if args.filter else ""))
         return 0
-    rows = [
-        [
+    headers = ["name", "id", "version", "records", "last update", "tags"]
+    rows = []
+    for ds in found:
+        row = [
             ds.name,
             ds.dataset_id,
             str(ds.version),
             f"{ds.num_records:,}",
-            _time(ds.last_update_time),
-            _clip(_tags(ds.tags)),
+            time_text(ds.last_update_time),
+            clip_text(tags_text(ds.tags)),
         ]
-        for ds in found
-    ]
-    print(_table(["name", "id", "version", "records", "last update", "tags"], rows))
-    print(f"{len(found)} dataset{'s' if len(found) != 1 else ''}")
+        if args.deleted:
+            row.insert(5, time_text(ds.deleted_time))
+        rows.append(row)
+    if args.deleted:
+        headers.insert(5, "deleted")
+    print(table(headers, rows, right=(2, 3)))
+    live = sum(1 for ds in found if ds.deleted_time is None)
+    summary = plural(len(found), "dataset")
+    if args.deleted:
+        summary += f" ({live:,} live, {len(found) - live:,} deleted)"
+    print(summary)
     return 0
 
 
+def _record(client: Client, ds: Any, record_id: str) -> Any:
+    """One record of the dataset (as of its version), else an error saying where it is."""
+    version = ds.version if ds.is_snapshot else None
+    query = reads.records_query(ds.dataset_id, version).where(
+        dataset_records.c.record_id == record_id
+    )
+    with client.session.connect() as conn:
+        row = conn.execute(query).first()
+        if row is not None:
+            return record_from_row(ds.dataset_id, row, orjson.loads(row.body))
+        last = conn.execute(
+            sa.select(dataset_records.c.valid_from, dataset_records.c.valid_to)
+            .where(
+                dataset_records.c.dataset_id == ds.dataset_id,
+                dataset_records.c.record_id == record_id,
+            )
+            .order_by(dataset_records.c.valid_from.desc())
+            .limit(1)
+        ).first()
+    where = f"dataset {ds.name!r} version {ds.version}"
+    if last is None:
+        raise ResourceNotFound(
+            f"{where} has no record {record_id!r} in any version "
+            f"(`evalledger show NAME --rows N` lists record ids)"
+        )
+    if last.valid_from > ds.version:
+        seen = last.valid_from
+    else:
+        seen = last.valid_to - 1 if last.valid_to is not None else last.valid_from
+    raise ResourceNotFound(
+        f"{where} has no record {record_id!r}: version {seen} has it (--version {seen})"
+    )
+
+
 def _show(args: argparse.Namespace) -> int:
-    ds = _dataset_arg(args)
+    target = targets.find(args.client, args.name, deleted_ok=True)
+    ds = targets.open_dataset(args.client, target, args.version, args.as_of)
+    if args.record is not None:
+        print_json(record_json(_record(args.client, ds, args.record)))
+        return 0
+    labels = targets.labels(args.client, target)
+    records = ds.records[: args.rows] if args.rows else []
+    if args.json:
+        document = _dataset_json(ds, target)
+        document.update(
+            labels=labels,
+            profile=orjson.loads(ds.profile),
+            schema=orjson.loads(ds.schema),
+            records=[record_json(r) for r in records],
+        )
+        print_json(document)
+        return 0
     profile = orjson.loads(ds.profile)
     by_source = ", ".join(f"{k} {v:,}" for k, v in profile.get("source_types", {}).items())
+    version = f"{ds.version}"
+    if target.deleted and ds.version == target.latest:
+        version += " (deleted)"
+    elif ds.is_snapshot:
+        version += " (read-only snapshot)"
     fields = [
         ("name", ds.name),
         ("id", ds.dataset_id),
-        ("version", f"{ds.version}" + (" (read-only snapshot)" if ds.is_snapshot else "")),
+        ("version", version),
         ("records", f"{ds.num_records:,}" + (f" ({by_source})" if by_source else "")),
         ("digest", ds.digest),
-        ("created", f"{_time(ds.created_time)} by {ds.created_by}"),
-        ("last update", f"{_time(ds.last_update_time)} by {ds.last_updated_by}"),
+        ("created", f"{time_text(ds.created_time)} by {ds.created_by}"),
+        ("last update", f"{time_text(ds.last_update_time)} by {ds.last_updated_by}"),
+    ]
+    if target.deleted:
+        deleted = f"{time_text(target.deleted_time)} by {target.view.last_updated_by}"
+        fields.append(("deleted", deleted))
+    fields += [
         ("experiments", ", ".join(ds.experiment_ids) or "-"),
-        ("tags", _tags(ds.tags)),
+        ("tags", tags_text(ds.tags)),
+        ("labels", labels_text(labels)),
         ("profile", ds.profile),
         ("schema", ds.schema),
     ]
     width = max(len(k) for k, _ in fields)
     for key, value in fields:
         print(f"{key.ljust(width)}  {value}")
-    if args.rows == 0 or ds.num_records == 0:
+    if not records:
         return 0
-    # the first rows of to_df(), from ds.records (already loaded for the schema)
     rows = [
         [
             str(i + 1),
-            _clip(_json(r.inputs)),
-            _clip(_json(r.outputs)),
-            _clip(_json(r.expectations)),
+            r.dataset_record_id,
+            cell(r.inputs),
+            cell(r.outputs),
+            cell(r.expectations),
             str(r.source_type),
         ]
-        for i, r in enumerate(ds.records[: args.rows])
+        for i, r in enumerate(records)
     ]
     print()
     shown = "all" if len(rows) == ds.num_records else f"first {len(rows)} of {ds.num_records:,}"
     print(f"records ({shown}):")
-    print(_table(["#", "inputs", "outputs", "expectations", "source_type"], rows))
+    print(table(["#", "id", "inputs", "outputs", "expectations", "source_type"], rows))
     return 0
 
 
+def _check_destination(output: str) -> None:
+    """A file can be written at `output`: fail early, naming the real problem."""
+    path = Path(output)
+    if path.is_dir():
+        raise UserError(f"cannot write {output}: it is a directory (give a file name)")
+    parent = path.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UserError(f"cannot write {output}: the directory {parent} {what}")
+
+
+def _export_to_stdout(ds: Any, fmt: str) -> int:
+    """The export on stdout: written to a private file first (the one writer of each
+    format), then copied."""
+    if fmt == "parquet" and sys.stdout.isatty():
+        raise UserError("parquet is binary: redirect the output to a file or a pipe")
+    with tempfile.TemporaryDirectory(prefix="evalledger-export-") as tmp:
+        path = os.path.join(tmp, f"export.{fmt}")
+        count = export_dataset(ds, path, fmt)
+        sys.stdout.flush()
+        with open(path, "rb") as f:
+            shutil.copyfileobj(f, sys.stdout.buffer, 1 << 20)
+        sys.stdout.buffer.flush()
+    return count
+
+
 def _export(args: argparse.Namespace) -> int:
-    fmt = format_for(args.output, args.format)
-    ds = _dataset_arg(args)
-    count = export_dataset(ds, args.output, fmt)
+    to_stdout = args.output == STDOUT
+    fmt = (args.format or "jsonl") if to_stdout else format_for(args.output, args.format)
+    if not to_stdout:
+        _check_destination(args.output)
+    target = targets.find(args.client, args.name, deleted_ok=True)
+    ds = targets.open_dataset(args.client, target, args.version, args.as_of)
+    if to_stdout:
+        _export_to_stdout(ds, fmt)
+        return 0
+    try:
+        count = export_dataset(ds, args.output, fmt)
+    except OSError as exc:  # the temporary file's name would say nothing to the user
+        raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(
-        f"exported {count:,} record{'s' if count != 1 else ''} of {_describe(ds)} "
+        f"exported {plural(count, 'record')} of {targets.describe(ds, target)} "
         f"to {args.output} ({fmt}); digest {ds.digest}"
     )
     return 0
@@ -227,8 +313,9 @@ def _export(args: argparse.Namespace) -> int:
 class _PhasedProgress:
     """One progress bar per phase of a long job, each on its own line (terminal only)."""
 
-    def __init__(self, labels: dict[str, str]) -> None:
-        self.labels = labels
+    def __init__(self, labels: dict[str, str], units: dict[str, str] | None = None) -> None:
+        self.labels = labels  # phase -> label
+        self.units = units or {}  # phase -> unit (default: records)
         self.phase: str | None = None
         self.bar: ProgressBar | None = None
 
@@ -236,7 +323,8 @@ class _PhasedProgress:
         if phase != self.phase:
             self.close()
             self.phase = phase
-            self.bar = ProgressBar(self.labels.get(phase, phase))
+            unit = self.units.get(phase, "records")
+            self.bar = ProgressBar(self.labels.get(phase, phase), unit=unit)
         assert self.bar is not None
         self.bar.update(done, total)
 
@@ -254,10 +342,15 @@ class _PhasedProgress:
 
 def _import(args: argparse.Namespace) -> int:
     fmt = format_for(args.file, args.format)
-    with _PhasedProgress({"checking": "checking", "importing": "importing"}) as progress:
+    name = args.name
+    if targets.is_dataset_id(name):  # an id names an existing dataset: import into it
+        name = targets.find(args.client, name).name
+    labels = {"checking": "checking", "importing": "importing"}
+    units = {"checking": "rows" if fmt == "parquet" else "bytes", "importing": "records"}
+    with _PhasedProgress(labels, units) as progress:
         result = import_records(
             args.client.session,
-            args.name,
+            name,
             args.file,
             fmt,
             batch_size=args.batch_size,
@@ -267,44 +360,14 @@ def _import(args: argparse.Namespace) -> int:
     ds = result.dataset
     created = "created dataset" if result.created else "dataset"
     print(
-        f"imported {result.records:,} record{'s' if result.records != 1 else ''} from "
-        f"{args.file} into {created} {ds.name!r}: {result.added:,} added, "
-        f"{result.updated:,} updated"
+        f"imported {plural(result.records, 'record')} from {args.file} into {created} "
+        f"{ds.name!r}: {result.added:,} added, {result.updated:,} updated"
     )
-    print(f"{_describe(ds)}: {ds.num_records:,} records, digest {ds.digest}")
+    print(f"{targets.describe(ds)}: {plural(ds.num_records, 'record')}, digest {ds.digest}")
     return 0
 
 
 # --------------------------------------------------------------------------- parser
-
-
-def _uri_option() -> argparse.ArgumentParser:
-    """`--uri` after the command too (`evalledger datasets --uri ...`)."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--uri",
-        dest="sub_uri",
-        default=None,
-        metavar="URI",
-        help="tracking URI (overrides the global --uri)",
-    )
-    return common
-
-
-def _add_snapshot_options(parser: argparse.ArgumentParser) -> None:
-    when = parser.add_mutually_exclusive_group()
-    when.add_argument(
-        "--version",
-        type=_version_arg,
-        metavar="N",
-        help="read this version (a number or a version label)",
-    )
-    when.add_argument(
-        "--as-of",
-        type=_as_of_arg,
-        metavar="T",
-        help="read the dataset as it was at T (ISO 8601 datetime, naive = UTC, or epoch ms)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,11 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--uri",
-        help="tracking URI (SQLAlchemy URL); default: $EVALLEDGER_TRACKING_URI or sqlite:///evalledger.db",
+        help="tracking URI (SQLAlchemy URL, e.g. sqlite:///evalledger.db); "
+        "default: $EVALLEDGER_TRACKING_URI or sqlite:///evalledger.db",
     )
     parser.add_argument("--version", action="version", version=f"evalledger {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = [_uri_option()]
+    common = [uri_option()]
 
     db = commands.add_parser("db", help="schema management")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
@@ -326,53 +390,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     db_upgrade.set_defaults(handler=_db_upgrade)
 
-    commands.add_parser(
-        "verify", help="check the hash chain and the projections", parents=common
-    ).set_defaults(handler=cli_history.verify)
-    cli_history.register(commands, common)
-    commands.add_parser("demo", help="run the seed flows end to end", parents=common).set_defaults(
-        handler=_demo
-    )
+    cli_history.register_ledger(commands, common)
 
-    datasets = commands.add_parser("datasets", help="list the live datasets", parents=common)
+    datasets = commands.add_parser("datasets", help="list the datasets", parents=common)
     datasets.add_argument(
         "--filter",
         metavar="FILTER",
         help="a search_datasets filter, e.g. \"tags.team = 'support'\"",
     )
-    datasets.set_defaults(handler=_datasets)
+    datasets.add_argument(
+        "--deleted", action="store_true", help="list the deleted datasets too (with their ids)"
+    )
+    add_json_option(datasets)
+    datasets.set_defaults(handler=_datasets, read_only=True)
 
     show = commands.add_parser(
         "show", help="a dataset's metadata, profile and first records", parents=common
     )
-    show.add_argument("name", metavar="NAME")
-    _add_snapshot_options(show)
+    add_name_argument(show, deleted=True)
+    add_snapshot_options(show)
     show.add_argument(
         "--rows",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=PREVIEW_ROWS,
         metavar="N",
         help=f"records to preview (default {PREVIEW_ROWS}; 0 for none)",
     )
-    show.set_defaults(handler=_show)
+    show.add_argument(
+        "--record", metavar="ID", help="print this one record (dr-...) whole, as JSON"
+    )
+    add_json_option(show)
+    show.set_defaults(handler=_show, read_only=True)
+
+    cli_history.register(commands, common)
 
     export = commands.add_parser("export", help="write a dataset to a file", parents=common)
-    export.add_argument("name", metavar="NAME")
-    _add_snapshot_options(export)
+    add_name_argument(export, deleted=True)
+    add_snapshot_options(export)
     export.add_argument(
         "--format",
         choices=["jsonl", "csv", "parquet"],
-        help="file format (default: from the extension of FILE)",
+        help="file format (default: from the extension of FILE; jsonl for -o -)",
     )
-    export.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
-    export.set_defaults(handler=_export)
+    export.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the file to write; - for stdout"
+    )
+    export.set_defaults(handler=_export, read_only=True)
 
     imp = commands.add_parser(
         "import",
         help="merge a file's records into a dataset (created when missing)",
         parents=common,
     )
-    imp.add_argument("name", metavar="NAME")
+    imp.add_argument("name", metavar="NAME", help="a dataset name or id")
     imp.add_argument("file", metavar="FILE")
     imp.add_argument(
         "--format",
@@ -387,35 +457,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--batch-size",
-        type=_batch_size,
+        type=batch_size,
         default=10_000,
         metavar="N",
         help="records per commit (each commit is one dataset version; default 10000)",
     )
     imp.set_defaults(handler=_import)
+
+    edits.register(commands, common)
+    cli_traces.register(commands, common)
+    commands.add_parser("demo", help="run the seed flows end to end", parents=common).set_defaults(
+        handler=_demo
+    )
     return parser
 
 
-def _batch_size(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("the batch size must be at least 1")
-    return value
+# --------------------------------------------------------------------------- main
+
+#: orjson's position inside the one line it parsed ("line 1 column 18 (char 17)") would
+#: contradict the file's line number in front of it.
+_JSON_POSITION = re.compile(r": line 1 column (\d+) \(char \d+\)\)")
 
 
 def _error_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
+    text = _JSON_POSITION.sub(r" at column \1)", text)
     return text or type(exc).__name__
+
+
+def _client(args: argparse.Namespace) -> Client:
+    given = getattr(args, "sub_uri", None) or args.uri
+    uri = given or get_tracking_uri()
+    if "://" not in uri and not re.match(r"[A-Za-z][\w+.-]*:", uri):
+        source = "--uri" if given else "EVALLEDGER_TRACKING_URI"
+        raise UserError(
+            f"{source} {uri!r} is a path, not a URL: for an SQLite file write sqlite:///{uri}"
+        )
+    if getattr(args, "read_only", False):
+        return Client(uri, create=False)
+    return Client(uri)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    uri = getattr(args, "sub_uri", None) or args.uri
     try:
-        args.client = Client(uri or None)
+        args.client = _client(args)
         return args.handler(args)
-    except LedgerError as exc:
+    except (LedgerError, UserError) as exc:
         print(f"evalledger: error: {_error_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `evalledger datasets | head`: stop quietly

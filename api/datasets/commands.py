@@ -1,4 +1,8 @@
-"""Dataset writes: each call is one commit, one new dataset version, all or nothing."""
+"""Dataset writes: each call is one commit, one new dataset version, all or nothing.
+
+A write that would change nothing (equal records, tags already set, ids not there, ...)
+appends no event and makes no version (API.md §4).
+"""
 
 from __future__ import annotations
 
@@ -65,8 +69,17 @@ def live_dataset(
     with commit(session.store, session.user) as tx:
         view = reads.current(tx.conn, dataset_id=dataset_id)
         if view is None:
-            raise ResourceNotFound(f"dataset {dataset_id!r} does not exist")
+            raise not_live(tx.conn, dataset_id)
         yield tx, view
+
+
+def not_live(conn: sa.Connection, dataset_id: str) -> ResourceNotFound:
+    """The error for a write on a dataset that is missing, or deleted (which says so)."""
+    if reads.current(conn, dataset_id=dataset_id, include_deleted=True) is None:
+        return ResourceNotFound(f"dataset {dataset_id!r} does not exist")
+    return ResourceNotFound(
+        f"dataset {dataset_id!r} is deleted: undelete_dataset({dataset_id!r}) brings it back"
+    )
 
 
 def _check_experiments(conn: sa.Connection, experiment_ids: list[str]) -> None:
@@ -92,27 +105,41 @@ def create(session: Session, name: str, experiment_ids: list[str], tags: dict[st
 
 
 def set_tags(session: Session, dataset_id: str, tags: dict[str, str]) -> None:
+    """Set tags; tags that already have these values make no version."""
     with live_dataset(session, dataset_id) as (tx, view):
+        if all(view.tags.get(k) == v for k, v in tags.items()):
+            return
         payload = {"dataset_version": view.version + 1, "tags": tags}
         _append(tx, dataset_id, [et.DATASET_TAGS_SET.new(payload)])
 
 
 def delete_tag(session: Session, dataset_id: str, key: str) -> None:
+    """Delete a tag; a key the dataset does not have makes no version."""
     with live_dataset(session, dataset_id) as (tx, view):
+        if key not in view.tags:
+            return
         payload = {"dataset_version": view.version + 1, "key": key}
         _append(tx, dataset_id, [et.DATASET_TAG_DELETED.new(payload)])
 
 
 def link(session: Session, dataset_id: str, experiment_ids: list[str]) -> None:
+    """Link experiments (which must exist); ones already linked make no version."""
     with live_dataset(session, dataset_id) as (tx, view):
         _check_experiments(tx.conn, experiment_ids)
-        payload = {"dataset_version": view.version + 1, "experiment_ids": experiment_ids}
+        new = [e for e in experiment_ids if e not in view.experiment_ids]
+        if not new:
+            return
+        payload = {"dataset_version": view.version + 1, "experiment_ids": new}
         _append(tx, dataset_id, [et.DATASET_EXPERIMENTS_LINKED.new(payload)])
 
 
 def unlink(session: Session, dataset_id: str, experiment_ids: list[str]) -> None:
+    """Unlink experiments; ones not linked make no version."""
     with live_dataset(session, dataset_id) as (tx, view):
-        payload = {"dataset_version": view.version + 1, "experiment_ids": experiment_ids}
+        gone = [e for e in experiment_ids if e in view.experiment_ids]
+        if not gone:
+            return
+        payload = {"dataset_version": view.version + 1, "experiment_ids": gone}
         _append(tx, dataset_id, [et.DATASET_EXPERIMENTS_UNLINKED.new(payload)])
 
 
@@ -122,16 +149,41 @@ def delete(session: Session, dataset_id: str) -> None:
         _append(tx, dataset_id, [et.DATASET_DELETED.new(payload)])
 
 
+def undelete(session: Session, dataset_id: str) -> None:
+    """Bring a deleted dataset back as a new version, with the content it had when deleted.
+
+    ResourceNotFound when there is no such dataset, InvalidParameter when it is not
+    deleted, ResourceAlreadyExists when a live dataset has taken its name meanwhile.
+    """
+    with commit(session.store, session.user) as tx:
+        view = reads.current(tx.conn, dataset_id=dataset_id, include_deleted=True)
+        if view is None:
+            raise ResourceNotFound(f"dataset {dataset_id!r} does not exist")
+        if not view.deleted:
+            raise InvalidParameter(
+                f"dataset {view.name!r} ({dataset_id}) is not deleted: there is nothing to undelete"
+            )
+        if reads.current(tx.conn, name=view.name) is not None:
+            raise ResourceAlreadyExists(
+                f"cannot undelete dataset {dataset_id!r}: a live dataset is named {view.name!r}; "
+                "rename or delete that one first"
+            )
+        payload = {"dataset_version": view.version + 1}
+        _append(tx, dataset_id, [et.DATASET_UNDELETED.new(payload)])
+
+
 def delete_records(session: Session, dataset_id: str, record_ids: list[str]) -> int:
-    """Delete these records (ids not in the dataset are ignored); returns how many went."""
+    """Delete these records (ids not in the dataset are ignored); returns how many went.
+
+    When none of them is in the dataset, nothing is written."""
     with live_dataset(session, dataset_id) as (tx, view):
         present = _present_record_ids(tx.conn, dataset_id, record_ids)
-        payload = {
-            "dataset_version": view.version + 1,
-            "record_ids": [r for r in dict.fromkeys(record_ids) if r in present],
-        }
+        gone = [r for r in dict.fromkeys(record_ids) if r in present]
+        if not gone:
+            return 0
+        payload = {"dataset_version": view.version + 1, "record_ids": gone}
         _append(tx, dataset_id, [et.DATASET_RECORDS_DELETED.new(payload)])
-    return len(payload["record_ids"])
+    return len(gone)
 
 
 def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[str]) -> set[str]:
@@ -151,7 +203,7 @@ def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[s
 
 
 def merge(session: Session, dataset_id: str, incoming: list[RecordInput]) -> tuple[int, int]:
-    """Merge validated records; returns (added, updated)."""
+    """Merge validated records; returns (added, updated). (0, 0) writes nothing."""
     keys = [inputs_key(r.inputs) for r in incoming]
     with gc_paused(), live_dataset(session, dataset_id) as (tx, view):
         existing = _existing_by_hash(tx, dataset_id, list(dict.fromkeys(keys)))
@@ -164,6 +216,8 @@ def merge(session: Session, dataset_id: str, incoming: list[RecordInput]) -> tup
             keys=keys,
             record_id_factory=mint_record_ids(len(incoming), tx.recorded_at),
         )
+        if not added and not updated:
+            return 0, 0  # every record equals what is stored: no event, no version
         added_keys = [k for k in dict.fromkeys(keys) if k not in existing]
         hash_of = {state.record_id: key for key, state in existing.items()}
         version = view.version + 1
@@ -171,7 +225,7 @@ def merge(session: Session, dataset_id: str, incoming: list[RecordInput]) -> tup
         records += [_payload(s, hash_of[s.record_id]) for s in updated]
         split = len(added)
         events = []
-        for start in range(0, max(len(records), 1), RECORDS_PER_EVENT):
+        for start in range(0, len(records), RECORDS_PER_EVENT):
             chunk = records[start : start + RECORDS_PER_EVENT]
             events.append(
                 et.DATASET_RECORDS_MERGED.new(
@@ -265,10 +319,14 @@ def check_record_ids(record_ids: Any) -> list[str]:
 
 
 def restore(session: Session, dataset_id: str, version: int) -> None:
-    """A new version whose records and tags equal `version`'s; nothing is erased."""
+    """A new version whose records and tags equal `version`'s; nothing is erased.
+
+    When the content already equals `version`'s, nothing is written."""
 
     with gc_paused(), live_dataset(session, dataset_id) as (tx, view):
         changes = diff(tx.conn, dataset_id, view.version, version)
+        if changes.is_empty:
+            return
         wanted = [r.dataset_record_id for r in changes.added] + [
             c.record_id for c in changes.changed
         ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from evalledger.datasets import commands, reads
 from evalledger.datasets.entities import DatasetRecord, cached_source, record_from_row
-from evalledger.datasets.from_traces import records_from_any
+from evalledger.datasets.from_traces import records_from_any, with_current_expectations
 from evalledger.datasets.history import (
     DatasetDiff,
     diff,
@@ -43,6 +46,16 @@ DF_COLUMNS = [
     "created_time",
     "dataset_record_id",
 ]
+
+
+@dataclass(frozen=True)
+class EvaluationDatasetVersion:
+    """One version of a dataset, as MLflow's ``list_versions()`` gives it."""
+
+    version: int
+    created_at: datetime | None = None
+    created_by: str | None = None
+    operation: str | None = None
 
 
 class EvaluationDataset:
@@ -84,6 +97,11 @@ class EvaluationDataset:
         return self._view.created_time
 
     @property
+    def create_time(self) -> int:
+        """Alias of created_time (as MLflow's)."""
+        return self._view.created_time
+
+    @property
     def last_update_time(self) -> int:
         return self._view.last_update_time
 
@@ -108,6 +126,17 @@ class EvaluationDataset:
         return self._snapshot
 
     @property
+    def is_deleted(self) -> bool:
+        """True for a deleted dataset (from search_datasets(include_deleted=True))."""
+        return self._view.deleted
+
+    @property
+    def deleted_time(self) -> int | None:
+        """When the dataset was deleted (epoch ms); None for a live one."""
+        # a deleted dataset's last commit is its deletion: nothing else writes to it
+        return self._view.last_update_time if self._view.deleted else None
+
+    @property
     def num_records(self) -> int:
         return self._view.num_records
 
@@ -128,6 +157,10 @@ class EvaluationDataset:
         if self._records is None:
             self._records = self._read_records()
         return self._records
+
+    def has_records(self) -> bool:
+        """Whether the records are loaded (read), without loading them (as MLflow's)."""
+        return self._records is not None
 
     def _record_version(self) -> int | None:
         return self._view.version if self._snapshot else None
@@ -183,6 +216,11 @@ class EvaluationDataset:
                 f"dataset {self.name!r} version {self.version} is a read-only snapshot: "
                 f"{action} on the current dataset (get_dataset without version/as_of)"
             )
+        if self._view.deleted:
+            raise ResourceNotFound(
+                f"dataset {self.name!r} ({self.dataset_id}) is deleted, so this handle is "
+                f"read-only: undelete_dataset({self.dataset_id!r}) first, then {action}"
+            )
 
     def _refresh(self) -> None:
         with self._session.connect() as conn:
@@ -191,10 +229,14 @@ class EvaluationDataset:
             self._load(view)
 
     def merge_records(self, records: Any) -> EvaluationDataset:
-        """Merge records (dicts, a DataFrame, traces); one atomic commit. Returns self."""
+        """Merge records (dicts, a DataFrame, traces, a dataset: ours or MLflow's); one
+        atomic commit. Records from traces in the ledger carry their current expectations.
+        Returns self."""
         self._writable("merge_records")
-
+        if isinstance(records, EvaluationDataset):
+            records = records.records
         incoming = normalize_records(records_from_any(records))
+        incoming = with_current_expectations(incoming, self._session)
         commands.merge(self._session, self.dataset_id, incoming)
         self._refresh()
         return self
@@ -280,8 +322,43 @@ class EvaluationDataset:
 
         return provenance_frame(self.records)
 
+    def list_versions(self) -> list[EvaluationDatasetVersion]:
+        """Every version, oldest first: version, created_at (UTC), created_by, operation.
+        (MLflow answers this for Databricks datasets only.)"""
+        frame = self.history()
+        return [
+            EvaluationDatasetVersion(int(version), at.to_pydatetime(), user, operation)
+            for version, at, user, operation in zip(
+                frame["version"], frame["timestamp"], frame["user"], frame["operation"], strict=True
+            )
+        ]
+
+    # -- MLflow's serialized form -----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """MLflow's dict form (``mlflow.genai.datasets.EvaluationDataset.from_dict`` reads
+        it), records included."""
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "dataset_id": self.dataset_id,
+            "tags": self.tags,
+            "schema": self.schema,
+            "profile": self.profile,
+            "created_time": self.created_time,
+            "last_update_time": self.last_update_time,
+            "created_by": self.created_by,
+            "last_updated_by": self.last_updated_by,
+            "experiment_ids": self.experiment_ids,
+            "version": self.version,
+            "records": [record.to_dict() for record in self.records],
+        }
+
+    def to_json(self) -> str:
+        """to_dict() as a JSON string."""
+        return orjson.dumps(self.to_dict()).decode()
+
     def __repr__(self) -> str:
-        kind = "snapshot " if self._snapshot else ""
+        kind = "snapshot " if self._snapshot else "deleted " if self._view.deleted else ""
         return (
             f"<EvaluationDataset {kind}{self.name!r} id={self.dataset_id} version={self.version} "
             f"records={self.num_records}>"

@@ -12,22 +12,34 @@ strings; Trace objects and trace dicts work too) becomes one record per trace:
 - ``source``: TRACE with ``{"trace_id": ...}``, plus ``session_id`` when the trace metadata
   has ``mlflow.trace.session``.
 
-Lists of dicts and other DataFrames pass through to validation unchanged.
+When a trace is in the ledger, the expectations come from the ledger at merge time, not
+from the (possibly older) copy in hand: ``with_current_expectations`` runs on the validated
+batch, so it covers Trace lists, search_traces DataFrames and any record whose source is
+TRACE with a ``trace_id`` (dicts, ``to_df()`` frames, MLflow's records). The ledger's value
+wins name by name; names only the copy has are kept. A trace not in the ledger keeps its
+own copy.
+
+Datasets and record objects go through ``from_datasets``; lists of dicts and other
+DataFrames pass through to validation unchanged.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
-from evalledger.datasets.records import DatasetRecordSource, DatasetRecordSourceType
+from evalledger.datasets.from_datasets import records_from_datasets
+from evalledger.datasets.records import DatasetRecordSource, DatasetRecordSourceType, RecordInput
 from evalledger.ledger import InvalidParameter
 from evalledger.ledger.memory import gc_paused
 from evalledger.projections.traces_fold import root_span
+from evalledger.session import Session
 from evalledger.traces.entities import Assessment, Span, Trace
+from evalledger.traces.reads import current_expectations
 
 SESSION_KEY = "mlflow.trace.session"
 
@@ -89,7 +101,9 @@ def _record_from_dict(value: dict[str, Any], i: int) -> dict[str, Any]:
     try:
         return record_from_trace(Trace.from_dict(value))
     except InvalidParameter as exc:
-        raise InvalidParameter(f"record {i}: field 'trace': {exc.message}") from None
+        raise InvalidParameter(
+            f"record {i}: field 'trace': {exc.message}", index=i, field="trace"
+        ) from None
 
 
 def _record_of(value: Any, i: int) -> dict[str, Any]:
@@ -99,14 +113,18 @@ def _record_of(value: Any, i: int) -> dict[str, Any]:
         try:
             value = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
-            raise InvalidParameter(f"record {i}: field 'trace': not valid JSON ({exc})") from None
+            raise InvalidParameter(
+                f"record {i}: field 'trace': not valid JSON ({exc})", index=i, field="trace"
+            ) from None
     if isinstance(value, dict):
         return _record_from_dict(value, i)
     if _is_trace(value):  # MLflow's Trace
         return _record_of(value.to_json(), i)
     raise InvalidParameter(
         f"record {i}: field 'trace': expected a Trace, trace JSON or a trace dict, "
-        f"got {type(value).__name__}"
+        f"got {type(value).__name__}",
+        index=i,
+        field="trace",
     )
 
 
@@ -116,8 +134,9 @@ def _is_dataframe(records: Any) -> bool:
 
 
 def records_from_any(records: Any) -> Any:
-    """Traces (a list of them, or a DataFrame with a ``trace`` column) as record dicts;
-    anything else unchanged."""
+    """Traces (a list of them, or a DataFrame with a ``trace`` column), datasets and record
+    objects as record dicts; anything else unchanged."""
+    records = records_from_datasets(records)
     if _is_dataframe(records):
         if "trace" not in records.columns:
             return records
@@ -127,9 +146,38 @@ def records_from_any(records: Any) -> Any:
         for i, value in enumerate(values):
             if not _is_trace(value):
                 raise InvalidParameter(
-                    f"record {i}: expected a Trace like the other items, got {type(value).__name__}"
+                    f"record {i}: expected a Trace like the other items, "
+                    f"got {type(value).__name__}",
+                    index=i,
                 )
     else:
         return records
     with gc_paused():
         return [_record_of(value, i) for i, value in enumerate(values)]
+
+
+def _trace_id_of(record: RecordInput) -> str | None:
+    source = record.source
+    if source is None or source.source_type is not DatasetRecordSourceType.TRACE:
+        return None
+    trace_id = source.source_data.get("trace_id")
+    return trace_id if type(trace_id) is str else None
+
+
+def with_current_expectations(records: list[RecordInput], session: Session) -> list[RecordInput]:
+    """The batch with each TRACE record's expectations brought up to date from the ledger
+    (see the module docstring): one query per 5,000 trace ids, none without TRACE records."""
+    ids = [trace_id for r in records if (trace_id := _trace_id_of(r)) is not None]
+    if not ids:
+        return records
+    with session.connect() as conn:
+        current = current_expectations(conn, ids)
+    out = []
+    for record in records:
+        trace_id = _trace_id_of(record)
+        found = None if trace_id is None else current.get(trace_id)
+        if found:
+            own = record.expectations
+            record = replace(record, expectations={**own, **found} if own else found)
+        out.append(record)
+    return out

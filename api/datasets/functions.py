@@ -77,13 +77,25 @@ def delete_dataset(
     commands.delete(session, dataset_id)
 
 
+def undelete_dataset(session: Session, dataset_id: str) -> EvaluationDataset:
+    """Bring a deleted dataset back (a new version) with the content it had when deleted.
+
+    Missing id: ResourceNotFound; not deleted: InvalidParameter; its name taken by a live
+    dataset meanwhile: ResourceAlreadyExists.
+    """
+    if not isinstance(dataset_id, str) or not dataset_id:
+        raise InvalidParameter(f"dataset_id must be a non-empty string, got {dataset_id!r}")
+    commands.undelete(session, dataset_id)
+    return current_dataset(session, dataset_id)
+
+
 def set_dataset_tags(session: Session, dataset_id: str, tags: dict[str, Any]) -> None:
-    """Set (add or overwrite) tags: one new dataset version."""
+    """Set (add or overwrite) tags: one new dataset version (none when nothing changes)."""
     commands.set_tags(session, dataset_id, check_tags(tags))
 
 
 def delete_dataset_tag(session: Session, dataset_id: str, key: str) -> None:
-    """Delete one tag: one new dataset version."""
+    """Delete one tag: one new dataset version (none when the key is not there)."""
     commands.delete_tag(session, dataset_id, check_tag_key(key, "key"))
 
 

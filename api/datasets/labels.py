@@ -23,8 +23,10 @@ def check_label(label: object) -> str:
 
 
 def move_label(session: Session, dataset_id: str, label: str, version: int) -> None:
-    """Point `label` at `version` (which must exist)."""
+    """Point `label` at `version` (which must exist); already there, nothing is written."""
     with commit(session.store, session.user) as tx:
+        if _target(tx.conn, dataset_id, label) == version:
+            return
         exists = tx.conn.execute(
             sa.select(dataset_versions.c.version).where(
                 dataset_versions.c.dataset_id == dataset_id, dataset_versions.c.version == version
@@ -55,6 +57,14 @@ def labels_at(conn: sa.Connection, dataset_id: str, at_ms: int | None = None) ->
 
 
 def label_target(conn: sa.Connection, dataset_id: str, label: str) -> int:
+    """The version a label points to now (ResourceNotFound when it points nowhere)."""
+    version = _target(conn, dataset_id, label)
+    if version is None:
+        raise ResourceNotFound(f"dataset {dataset_id!r} has no version labelled {label!r}")
+    return version
+
+
+def _target(conn: sa.Connection, dataset_id: str, label: str) -> int | None:
     row = conn.execute(
         sa.select(dataset_label_moves.c.version)
         .where(
@@ -64,6 +74,4 @@ def label_target(conn: sa.Connection, dataset_id: str, label: str) -> int:
         .order_by(dataset_label_moves.c.position.desc())
         .limit(1)
     ).first()
-    if row is None:
-        raise ResourceNotFound(f"dataset {dataset_id!r} has no version labelled {label!r}")
-    return row.version
+    return None if row is None else row.version

@@ -16,8 +16,15 @@ Choices (where API.md and MLflow leave room):
   while a missing ``inputs`` cell is an error.
 - Values are not deep-copied: a RecordInput holds the caller's objects (top-level dicts are
   copied only when they are dict subclasses). Tuples are accepted as JSON arrays.
+- numpy values (what DataFrame rows hold) are the JSON they stand for: integer, float, bool
+  and str scalars, and arrays of those (as lists). Only a field that fails the fast JSON
+  walk is converted (``_as_json``, the one place) and checked again, so plain records pay
+  nothing. A top-level ``pd.NA``/``pd.NaT`` in a dict record is an absent field, as a
+  missing DataFrame cell is; NaN, infinity and values with no JSON meaning (datetime,
+  Timestamp, bytes, sets, objects) stay errors.
 - Errors name the record by its position in the batch (0-based; DataFrame rows by position,
-  not by index label) and the field path, e.g. ``record 3: field 'inputs.q': ...``.
+  not by index label) and the field path, e.g. ``record 3: field 'inputs.q': ...``; the
+  InvalidParameter carries both as ``index`` and ``field``.
 - Source inference (MLflow's rule): an explicit source wins; truthy ``expectations`` gives
   HUMAN; absent or empty ``expectations`` gives CODE. Both with ``source_data == {}``.
 - Schema: per field, the type of the first non-null value in creation order, except that
@@ -90,14 +97,23 @@ class DatasetRecordSourceType(StrEnum):
     @classmethod
     def parse(cls, value: Any, where: str = "source_type") -> DatasetRecordSourceType:
         """A member from a member or a case-insensitive name; InvalidParameter otherwise."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            member = cls.__members__.get(value.strip().upper())
-            if member is not None:
-                return member
-        names = ", ".join(cls.__members__)
-        raise InvalidParameter(f"{where}: unknown source type {value!r} (expected one of {names})")
+        member = _source_type(value)
+        if member is None:
+            raise InvalidParameter(f"{where}: {_unknown_type(value)}")
+        return member
+
+
+def _source_type(value: Any) -> DatasetRecordSourceType | None:
+    if isinstance(value, DatasetRecordSourceType):
+        return value
+    if isinstance(value, str):
+        return DatasetRecordSourceType.__members__.get(value.strip().upper())
+    return None
+
+
+def _unknown_type(value: Any) -> str:
+    names = ", ".join(DatasetRecordSourceType.__members__)
+    return f"unknown source type {value!r} (expected one of {names})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,41 +130,38 @@ class DatasetRecordSource:
     @classmethod
     def from_dict(cls, data: Any, where: str = "source") -> DatasetRecordSource:
         """Parse and validate the MLflow dict shape (or pass a DatasetRecordSource through)."""
-        return _parse_source(data, "", where)
+        return _parse_source(data, None, where)
 
 
 _HUMAN = DatasetRecordSource(DatasetRecordSourceType.HUMAN, {})
 _CODE = DatasetRecordSource(DatasetRecordSourceType.CODE, {})
 
 
-def _parse_source(value: Any, prefix: str, path: str) -> DatasetRecordSource:
-    """Validate a dict or DatasetRecordSource; errors read ``{prefix}field '{path}...'``."""
+def _parse_source(value: Any, index: int | None, path: str) -> DatasetRecordSource:
+    """Validate a dict or DatasetRecordSource; errors name record `index` and ``path...``."""
     if isinstance(value, DatasetRecordSource):
         raw_type, data = value.source_type, value.source_data
     elif isinstance(value, dict):
         for key in value:
             if key not in ("source_type", "source_data"):
-                raise InvalidParameter(
-                    f"{prefix}field '{path}.{key}': unknown field "
-                    "(allowed: source_type, source_data)"
+                raise _invalid(
+                    index, f"{path}.{key}", "unknown field (allowed: source_type, source_data)"
                 )
         if "source_type" not in value:
-            raise InvalidParameter(f"{prefix}field '{path}.source_type': missing")
+            raise _invalid(index, f"{path}.source_type", "missing")
         raw_type, data = value["source_type"], value.get("source_data")
     else:
-        raise InvalidParameter(
-            f"{prefix}field '{path}': expected a dict or DatasetRecordSource, got {_tname(value)}"
-        )
-    source_type = DatasetRecordSourceType.parse(raw_type, f"{prefix}field '{path}.source_type'")
+        raise _invalid(index, path, f"expected a dict or DatasetRecordSource, got {_tname(value)}")
+    source_type = _source_type(raw_type)
+    if source_type is None:
+        raise _invalid(index, f"{path}.source_type", _unknown_type(raw_type))
     if data is None:
         data = {}
     elif not isinstance(data, dict):
-        raise InvalidParameter(
-            f"{prefix}field '{path}.source_data': expected a dict, got {_tname(data)}"
-        )
+        raise _invalid(index, f"{path}.source_data", f"expected a dict, got {_tname(data)}")
     if not is_plain_dict(data):
-        _raise_bad(data, f"{path}.source_data", prefix)
-    if type(value) is DatasetRecordSource and value.source_type is source_type:
+        data = _as_json(index, f"{path}.source_data", data)
+    elif type(value) is DatasetRecordSource and value.source_type is source_type:
         return value
     return DatasetRecordSource(source_type, dict(data))
 
@@ -234,9 +247,7 @@ def _check_encodable(records: list[RecordInput]) -> None:
                 try:
                     orjson.dumps(value)
                 except orjson.JSONEncodeError as exc:
-                    raise InvalidParameter(
-                        f"record {i}: field '{name}': not valid Unicode text ({exc})"
-                    ) from None
+                    raise _invalid(i, name, f"not valid Unicode text ({exc})") from None
         raise
 
 
@@ -284,50 +295,58 @@ def _dataframe_rows(df: Any) -> list[dict[str, Any]]:
 
 
 def _is_missing(value: Any) -> bool:
+    """None, NaN (numpy's too), pd.NA, NaT: what a DataFrame holds for a missing cell."""
     if value is None:
         return True
     if type(value) is float:
         return value != value
+    if _is_na(value):
+        return True
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.generic) and bool(value != value)
+
+
+def _is_na(value: Any) -> bool:
+    """pandas' missing-value markers (pd.NA, pd.NaT)."""
     pd = sys.modules.get("pandas")
     return pd is not None and (value is pd.NA or value is pd.NaT)
 
 
 def _normalize_one(i: int, rec: Any) -> RecordInput:
     if type(rec) is not dict and not isinstance(rec, dict):
-        raise InvalidParameter(
-            f"record {i}: expected a dict with an 'inputs' field, got {_tname(rec)}"
-        )
+        raise _invalid(i, None, f"expected a dict with an 'inputs' field, got {_tname(rec)}")
     if not rec.keys() <= _KNOWN:
         bad = next(k for k in rec if k not in _KNOWN)
-        raise InvalidParameter(
-            f"record {i}: field '{bad}': unknown field "
-            "(allowed: inputs, outputs, expectations, tags, source)"
+        raise _invalid(
+            i, str(bad), "unknown field (allowed: inputs, outputs, expectations, tags, source)"
         )
     inputs = rec.get("inputs", MISSING)
     if type(inputs) is not dict:
         if inputs is MISSING:
-            raise InvalidParameter(f"record {i}: field 'inputs': missing (every record needs one)")
+            raise _invalid(i, "inputs", "missing (every record needs one)")
         inputs = _as_dict(i, "inputs", inputs)
     if not is_plain_dict(inputs):
-        _raise_json(i, "inputs", inputs)
+        inputs = _as_json(i, "inputs", inputs)
     outputs = rec.get("outputs", MISSING)
     if outputs is not MISSING and not are_plain((outputs,)):
-        _raise_json(i, "outputs", outputs)
+        outputs = MISSING if _is_na(outputs) else _as_json(i, "outputs", outputs)
     expectations = rec.get("expectations")
     if expectations is not None:
         if type(expectations) is not dict:
-            expectations = _as_dict(i, "expectations", expectations)
-        if not is_plain_dict(expectations):
-            _raise_json(i, "expectations", expectations)
+            expectations = _optional_dict(i, "expectations", expectations)
+        elif not is_plain_dict(expectations):
+            expectations = _as_json(i, "expectations", expectations)
     tags = rec.get("tags")
     if tags is not None:
         if type(tags) is not dict:
-            tags = _as_dict(i, "tags", tags)
-        if not is_plain_dict(tags):
-            _raise_json(i, "tags", tags)
+            tags = _optional_dict(i, "tags", tags)
+        elif not is_plain_dict(tags):
+            tags = _as_json(i, "tags", tags)
     source = rec.get("source")
-    if source is not None:
-        source = _parse_source(source, f"record {i}: ", "source")
+    if source is not None and (type(source) is dict or not _is_na(source)):
+        source = _parse_source(source, i, "source")
+    else:
+        source = None
     return _new_input(inputs, outputs, expectations, tags, source)
 
 
@@ -337,17 +356,73 @@ def _as_dict(i: int, name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)
     got = f"a missing value ({value.value!r})" if type(value) is _MissingCell else _tname(value)
-    raise InvalidParameter(f"record {i}: field '{name}': expected a dict, got {got}")
+    raise _invalid(i, name, f"expected a dict, got {got}")
 
 
-def _raise_json(i: int, name: str, value: Any) -> NoReturn:
-    _raise_bad(value, name, f"record {i}: ")
+def _optional_dict(i: int, name: str, value: Any) -> dict[str, Any] | None:
+    """expectations/tags that are not a plain dict: pd.NA is absent, a dict subclass is
+    copied and checked, anything else is an error."""
+    if _is_na(value):
+        return None
+    value = _as_dict(i, name, value)
+    return value if is_plain_dict(value) else _as_json(i, name, value)
 
 
-def _raise_bad(value: Any, path: str, prefix: str) -> NoReturn:
+def _as_json(index: int | None, path: str, value: Any) -> Any:
+    """`value`, which failed the fast JSON walk, with numpy scalars and arrays as the JSON
+    they stand for; InvalidParameter naming the first value that is still not JSON.
+
+    The one place foreign values are converted: plain records never get here.
+    """
+    np = sys.modules.get("numpy")  # not imported: without numpy loaded there is no numpy value
+    if np is not None:
+        value = _from_numpy(value, np)
+        if are_plain((value,)):
+            return value
+    _raise_bad(value, path, index)
+
+
+def _from_numpy(value: Any, np: Any) -> Any:
+    """A copy of `value` with numpy bool/int/float/str scalars and arrays of them (any
+    shape, object arrays too) as Python values; anything else is left for the check."""
+    t = type(value)
+    if t is dict:
+        return {str(k) if type(k) is np.str_ else k: _from_numpy(v, np) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_from_numpy(v, np) for v in value]
+    if isinstance(value, np.generic):
+        kind = value.dtype.kind
+        if kind == "b":
+            return bool(value)
+        if kind == "i" or kind == "u":
+            return int(value)
+        if kind == "f":
+            return float(value)  # NaN and infinity stay, for the check to report
+        if kind == "U":
+            return str(value)
+    elif isinstance(value, np.ndarray) and value.dtype.kind in _ARRAY_KINDS:
+        return _from_numpy(value.tolist(), np)
+    return value
+
+
+#: numpy dtype kinds whose arrays are JSON arrays: bool, int, uint, float, str, object.
+#: datetime64 and timedelta64 arrays (whose tolist() gives bare integers) are not.
+_ARRAY_KINDS = frozenset("biufUO")
+
+
+def _raise_bad(value: Any, path: str, index: int | None) -> NoReturn:
     """Raise InvalidParameter naming the first non-JSON value under `path`."""
     where, reason = json_problem(value, path) or (path, "not a JSON value")
-    raise InvalidParameter(f"{prefix}field '{where}': {reason}")
+    raise _invalid(index, where, reason)
+
+
+def _invalid(index: int | None, field: str | None, reason: str) -> InvalidParameter:
+    """The error for a bad record: ``record {index}: field '{field}': {reason}``, with
+    `index` and `field` also as attributes (either may be None)."""
+    where = "" if index is None else f"record {index}: "
+    if field is not None:
+        where += f"field '{field}': "
+    return InvalidParameter(where + reason, index=index, field=field)
 
 
 def _tname(value: Any) -> str:

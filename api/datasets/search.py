@@ -59,8 +59,15 @@ def search_datasets(
     max_results: int | None = None,
     order_by: list[str] | None = None,
     page_token: str | None = None,
+    include_deleted: bool = False,
 ) -> paging.PagedList:
-    """Live datasets matching a filter, one page at a time (`.token` for the next page)."""
+    """Live datasets matching a filter, one page at a time (`.token` for the next page).
+
+    `include_deleted` lists deleted datasets too: read-only handles whose `deleted_time`
+    is set (writes on them raise ResourceNotFound until `undelete_dataset`).
+    """
+    if not isinstance(include_deleted, bool):
+        raise InvalidParameter(f"include_deleted must be True or False, got {include_deleted!r}")
     limit = paging.check_max_results(max_results, MAX_RESULTS_DEFAULT, MAX_RESULTS_LIMIT)
     condition = compile_filter(parse_filter(filter_string), _resolve)
     order = parse_order_by(order_by, _ORDER_KEYS, [(datasets.c.created_time, True)])
@@ -68,10 +75,13 @@ def search_datasets(
     experiments = (
         None if experiment_ids is None else check_id_list(experiment_ids, "experiment_ids")
     )
-    query_id = paging.fingerprint(filter_string, order_by, experiments)
+    parts = (filter_string, order_by, experiments) + (("deleted",) if include_deleted else ())
+    query_id = paging.fingerprint(*parts)
     key = paging.decode_token(page_token, query_id)
 
-    query = sa.select(datasets).where(datasets.c.deleted.is_(False), condition)
+    query = sa.select(datasets).where(condition)
+    if not include_deleted:
+        query = query.where(datasets.c.deleted.is_(False))
     if experiments is not None:
         query = query.where(
             sa.exists().where(

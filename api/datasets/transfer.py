@@ -16,14 +16,21 @@ Reading (files written by other tools too):
 - jsonl lines are objects with ``inputs`` and optionally ``outputs``, ``expectations``,
   ``tags``, ``source``; blank lines are skipped. ``"outputs": null`` is an explicit null.
 - csv/parquet cells of those columns are JSON text and are decoded; an empty csv cell or a
-  null parquet cell means the field is absent (parquet cells that are already native
-  values, e.g. a struct column, are taken as they are).
+  null parquet cell means the field is absent.
+- parquet columns that are native values are taken as the values pandas wrote
+  (``parquet_values``): a struct cell keeps only the keys that are not null, at every depth
+  (pandas gives every row every key of the column), a map cell is a dict. In a file
+  evalledger did not write, an ``outputs`` string column next to a native ``inputs``
+  column holds plain strings, not JSON text (``pd.DataFrame(records).to_parquet()``).
+  The columns pandas stored the DataFrame index in are ignored.
 - Read-only columns (``dataset_record_id``, ``dataset_id``, ``created_time``,
   ``source_type``, ``source_id``, ``last_update_time``, ``created_by``,
   ``last_updated_by``) are ignored: provenance comes from ``source`` only, record ids and
   times are assigned by the ledger. Any other column is an error.
 - Errors name the file, the line (jsonl: the physical line number, from 1) or row (csv and
-  parquet: the data row, from 1, the header not counted) and the field.
+  parquet: the data row, from 1, the header not counted) and the field; the
+  InvalidParameter's ``index`` is the record's position among the file's records (from 0)
+  and ``field`` the field's path.
 
 Importing is all or nothing with respect to bad rows: the whole file is parsed and validated
 (every batch through ``normalize_records``) before anything is written, so a bad row
@@ -31,13 +38,13 @@ anywhere writes nothing (not even the new dataset). Then the file is read again 
 in batches of ``BATCH_SIZE`` records, each batch one commit and one dataset version, so
 memory stays bounded for large files. Should the database fail half-way, the batches
 already merged stay (each a complete version); importing the same file again is safe, as
-records dedupe on their inputs.
+records dedupe on their inputs: batches whose records all equal what is stored make no
+version.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +56,12 @@ import pandas as pd
 
 from evalledger.datasets import commands
 from evalledger.datasets.functions import create_dataset, get_dataset
+from evalledger.datasets.parquet_values import (
+    Reader,
+    cell_reader,
+    json_text_columns,
+    pandas_index_columns,
+)
 from evalledger.datasets.records import RecordInput, normalize_records
 from evalledger.ledger import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
 from evalledger.session import Session
@@ -92,7 +105,6 @@ _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_RECORD_PREFIX = re.compile(r"record (\d+): (.*)", re.DOTALL)
 
 Progress = Callable[[str, int, int], None]
 """progress(phase, done, total): phase is "checking" (units: bytes or rows of the file)
@@ -212,8 +224,9 @@ class RecordBatch(list):
     """A list of record dicts read from a file, with where each one came from.
 
     ``rows[i]`` is the line (jsonl) or data row (csv, parquet) number of record ``i``, from
-    1; ``unit`` says which ("line" or "row"). ``done``/``total`` measure how far into the
-    file this batch ends (bytes, or rows for parquet), for progress bars.
+    1; ``unit`` says which ("line" or "row"). ``start`` is the position of the batch's
+    first record among the file's records, from 0. ``done``/``total`` measure how far into
+    the file this batch ends (bytes, or rows for parquet), for progress bars.
     """
 
     def __init__(
@@ -225,6 +238,7 @@ class RecordBatch(list):
         unit: str,
         done: int,
         total: int,
+        start: int = 0,
     ) -> None:
         super().__init__(records)
         self.rows = rows
@@ -232,6 +246,7 @@ class RecordBatch(list):
         self.unit = unit
         self.done = done
         self.total = total
+        self.start = start
 
     def where(self, index: int) -> str:
         return f"{self.path}: {self.unit} {self.rows[index]}"
@@ -262,21 +277,25 @@ def _read_jsonl(path: str | os.PathLike[str], shown: str, batch_size: int) -> It
     with open(path, "rb") as f:
         records: list[dict[str, Any]] = []
         rows: list[int] = []
-        produced = False
+        start = 0
         for number, line in enumerate(f, start=1):
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
             if not line.strip():
                 continue
+            index = start + len(records)
             try:
                 value = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise InvalidParameter(f"{shown}: line {number}: not valid JSON ({exc})") from None
+                raise InvalidParameter(
+                    f"{shown}: line {number}: not valid JSON ({exc})", index=index
+                ) from None
             if type(value) is not dict:
                 got = "null" if value is None else type(value).__name__
                 raise InvalidParameter(
                     f"{shown}: line {number}: expected a JSON object with an 'inputs' field, "
-                    f"got {got}"
+                    f"got {got}",
+                    index=index,
                 )
             for key in READ_ONLY_COLUMNS.intersection(value):
                 del value[key]
@@ -284,12 +303,14 @@ def _read_jsonl(path: str | os.PathLike[str], shown: str, batch_size: int) -> It
             rows.append(number)
             if len(records) >= batch_size:
                 yield RecordBatch(
-                    records, rows, path=shown, unit="line", done=f.tell(), total=total
+                    records, rows, path=shown, unit="line", done=f.tell(), total=total, start=start
                 )
+                start += len(records)
                 records, rows = [], []
-                produced = True
-        if records or not produced:
-            yield RecordBatch(records, rows, path=shown, unit="line", done=total, total=total)
+        if records or not start:
+            yield RecordBatch(
+                records, rows, path=shown, unit="line", done=total, total=total, start=start
+            )
 
 
 def _check_columns(shown: str, names: list[str]) -> list[str]:
@@ -310,13 +331,14 @@ def _check_columns(shown: str, names: list[str]) -> list[str]:
     return [name for name in names if name in JSON_COLUMNS]
 
 
-def _decode_cell(shown: str, unit: str, row: int, name: str, cell: Any) -> Any:
+def _decode_cell(shown: str, row: int, name: str, cell: Any) -> Any:
+    """A JSON text cell (str or UTF-8 bytes) decoded; other cells as they are."""
     if type(cell) is bytes:
         try:
             cell = cell.decode()
         except UnicodeDecodeError:
             raise InvalidParameter(
-                f"{shown}: {unit} {row}: field {name!r}: not UTF-8 text"
+                f"{shown}: row {row}: field {name!r}: not UTF-8 text", index=row - 1, field=name
             ) from None
     if type(cell) is not str:
         return cell
@@ -324,21 +346,32 @@ def _decode_cell(shown: str, unit: str, row: int, name: str, cell: Any) -> Any:
         return orjson.loads(cell)
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(
-            f"{shown}: {unit} {row}: field {name!r}: not valid JSON ({exc}): {_clip(cell)}"
+            f"{shown}: row {row}: field {name!r}: not valid JSON ({exc}): {_clip(cell)}",
+            index=row - 1,
+            field=name,
         ) from None
 
 
 def _rows_from_columns(
-    shown: str, names: list[str], columns: list[list[Any]], first_row: int, empty: Any
+    shown: str,
+    names: list[str],
+    columns: list[list[Any]],
+    first_row: int,
+    empty: Any,
+    json_text: frozenset[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[int]]:
-    """Record dicts from column lists; cells equal to `empty` (or None) are absent fields."""
+    """Record dicts from column lists; cells equal to `empty` (or None) are absent fields.
+
+    Cells of the columns in `json_text` (all when None) are decoded as JSON text.
+    """
     count = len(columns[0]) if columns else 0
     records: list[dict[str, Any]] = [{} for _ in range(count)]
     for name, cells in zip(names, columns, strict=True):
+        decode = json_text is None or name in json_text
         for i, cell in enumerate(cells):
             if cell is None or cell == empty:
                 continue
-            records[i][name] = _decode_cell(shown, "row", first_row + i, name, cell)
+            records[i][name] = _decode_cell(shown, first_row + i, name, cell) if decode else cell
     return records, list(range(first_row, first_row + count))
 
 
@@ -366,7 +399,13 @@ def _read_csv(path: str | os.PathLike[str], shown: str, batch_size: int) -> Iter
                     first_row += len(chunk)
                     produced = True
                     yield RecordBatch(
-                        records, rows, path=shown, unit="row", done=f.tell(), total=total
+                        records,
+                        rows,
+                        path=shown,
+                        unit="row",
+                        done=f.tell(),
+                        total=total,
+                        start=rows[0] - 1 if rows else 0,
                     )
                 if not produced:
                     yield RecordBatch([], [], path=shown, unit="row", done=total, total=total)
@@ -388,17 +427,32 @@ def _read_parquet(
         with open(path, "rb") as f:
             parquet = pq.ParquetFile(f)
             total = parquet.metadata.num_rows
-            names = _check_columns(shown, list(parquet.schema_arrow.names))
+            schema = parquet.schema_arrow
+            index = pandas_index_columns(schema)
+            names = _check_columns(shown, [n for n in schema.names if n not in index])
+            readers = [cell_reader(schema.field(name).type) for name in names]
+            json_text = json_text_columns(schema, names)
             first_row = 1
             produced = False
             for batch in parquet.iter_batches(batch_size=batch_size, columns=names):
-                columns = [batch.column(name).to_pylist() for name in names]
-                records, rows = _rows_from_columns(shown, names, columns, first_row, None)
-                first_row += batch.num_rows
+                columns = [
+                    _parquet_cells(batch.column(name), read)
+                    for name, read in zip(names, readers, strict=True)
+                ]
+                records, rows = _rows_from_columns(
+                    shown, names, columns, first_row, None, json_text
+                )
                 produced = True
                 yield RecordBatch(
-                    records, rows, path=shown, unit="row", done=first_row - 1, total=total
+                    records,
+                    rows,
+                    path=shown,
+                    unit="row",
+                    done=first_row - 1 + batch.num_rows,
+                    total=total,
+                    start=first_row - 1,
                 )
+                first_row += batch.num_rows
             if not produced:
                 yield RecordBatch([], [], path=shown, unit="row", done=total, total=total)
     except InvalidParameter:
@@ -407,15 +461,25 @@ def _read_parquet(
         raise InvalidParameter(f"{shown}: not a readable parquet file ({_one_line(exc)})") from None
 
 
+def _parquet_cells(column: Any, read: Reader | None) -> list[Any]:
+    cells = column.to_pylist()
+    if read is None:
+        return cells
+    return [None if cell is None else read(cell) for cell in cells]
+
+
 def validate_batch(batch: RecordBatch) -> list[RecordInput]:
-    """normalize_records on a batch; errors name the file, line/row and field."""
+    """normalize_records on a batch; errors name the file, line/row and field, and carry
+    the record's position in the file as ``index``."""
     try:
         return normalize_records(list(batch))
     except InvalidParameter as exc:
-        match = _RECORD_PREFIX.match(str(exc))
-        if match is None:
-            raise InvalidParameter(f"{batch.path}: {exc}") from None
-        raise InvalidParameter(f"{batch.where(int(match[1]))}: {match[2]}") from None
+        if exc.index is None:
+            raise InvalidParameter(f"{batch.path}: {exc}", field=exc.field) from None
+        detail = exc.message.removeprefix(f"record {exc.index}: ")
+        raise InvalidParameter(
+            f"{batch.where(exc.index)}: {detail}", index=batch.start + exc.index, field=exc.field
+        ) from None
 
 
 # --------------------------------------------------------------------------- import
@@ -476,7 +540,8 @@ def import_records(
         got_added, got_updated = commands.merge(session, ds.dataset_id, incoming)
         added += got_added
         updated += got_updated
-        batches += 1
+        if got_added or got_updated:  # a batch that would change nothing makes no version
+            batches += 1
         done += len(batch)
         if progress is not None:
             progress("importing", done, count)

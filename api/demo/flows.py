@@ -3,7 +3,8 @@
 Runs on a client's ledger (default: the current tracking URI, ``sqlite:///evalledger.db``
 unless set) and prints each step.
 Running it again works: the dataset is reused and the merges dedupe on inputs, so the record
-count stays the same (each step still makes a new version, as every write does).
+count stays the same, and since every write of the second run would change nothing, it makes
+no new version either.
 
 ``run_demo()`` is a sequence of small steps, each taking and returning a ``DemoState``;
 append more (trace flows, history, ...) to ``STEPS``.
@@ -50,6 +51,13 @@ def _status(ds: EvaluationDataset) -> str:
     return f"version {ds.version}, {ds.num_records} record{'s' if ds.num_records != 1 else ''}"
 
 
+def _change(before_version: int, ds: EvaluationDataset) -> str:
+    """How a write went: a new version, or none because it would have changed nothing."""
+    if ds.version == before_version:
+        return f"nothing changed, so no new version (still {_status(ds)})"
+    return _status(ds)
+
+
 def _compact(value: Any, width: int = CELL_WIDTH) -> str:
     return clip_json(value, width)
 
@@ -77,9 +85,10 @@ def step_create(state: DemoState) -> None:
 
 def step_set_tags(state: DemoState) -> None:
     heading("2. set more tags")
+    version = state.ds.version
     state.client.set_dataset_tags(state.ds.dataset_id, {"owner": "demo", "version": "1"})
     ds = state.client.get_dataset(dataset_id=state.ds.dataset_id)
-    say(f"tags now {ds.tags}; {_status(ds)}")
+    say(f"tags now {ds.tags}; {_change(version, ds)}")
     state.dataset = ds
 
 
@@ -102,9 +111,9 @@ def step_merge_manual(state: DemoState) -> None:
             },
         },
     ]
-    before = state.ds.num_records
+    before, version = state.ds.num_records, state.ds.version
     ds = state.ds.merge_records(cases)
-    say(f"merged {len(cases)} cases: {ds.num_records - before} new; {_status(ds)}")
+    say(f"merged {len(cases)} cases: {ds.num_records - before} new; {_change(version, ds)}")
 
 
 def step_merge_dataframe(state: DemoState) -> None:
@@ -129,16 +138,16 @@ def step_merge_dataframe(state: DemoState) -> None:
             ],
         }
     )
-    before = state.ds.num_records
+    before, version = state.ds.num_records, state.ds.version
     ds = state.ds.merge_records(df)
-    say(f"merged a {len(df)}-row DataFrame: {ds.num_records - before} new; {_status(ds)}")
+    say(f"merged a {len(df)}-row DataFrame: {ds.num_records - before} new; {_change(version, ds)}")
 
 
 def step_update_by_name(state: DemoState) -> None:
     """Get the dataset by name and update the expectations of an existing question."""
     heading("5. update an existing record (get_dataset by name)")
     ds = state.client.get_dataset(name=DATASET_NAME)
-    before = ds.num_records
+    before, version = ds.num_records, ds.version
     ds.merge_records(
         [
             {
@@ -152,7 +161,7 @@ def step_update_by_name(state: DemoState) -> None:
         f"same inputs, so no new record ({before} -> {ds.num_records}); "
         f"expectations merged key by key: {sorted(record.expectations)}"
     )
-    say(f"  {_status(ds)}")
+    say(f"  {_change(version, ds)}")
     state.dataset = ds
 
 

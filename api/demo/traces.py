@@ -82,10 +82,12 @@ def run_trace_demo(client: Client, fixture: Path | None = None) -> None:
     version, count, digest = ds.version, ds.num_records, ds.digest
     ds.merge_records(labelled)
     history = ds.history().iloc[-1]
+    added, updated = (
+        (0, 0) if ds.version == version else (history.records_added, history.records_updated)
+    )
     say(
-        f"merged {len(labelled)} traces: {history.records_added} added, "
-        f"{history.records_updated} updated; version {version} -> {ds.version}, "
-        f"{count} -> {ds.num_records} records"
+        f"merged {len(labelled)} traces: {added} added, {updated} updated; "
+        f"version {version} -> {ds.version}, {count} -> {ds.num_records} records"
     )
     say(f"digest {'unchanged' if ds.digest == digest else 'now'} {ds.digest}")
     sample = ds.to_df().iloc[0]

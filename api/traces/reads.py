@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from evalledger.projections.schema import assessments as assessments_table
 from evalledger.projections.schema import trace_tags, traces
 from evalledger.session import Session
 from evalledger.traces.entities import (
+    Assessment,
     Trace,
     check_trace_id,
 )
@@ -77,6 +79,38 @@ def index_query() -> sa.Select[Any]:
 def read_traces(conn: sa.Connection, trace_ids: list[str], store: EventStore) -> dict[str, Trace]:
     rows = conn.execute(index_query().where(traces.c.trace_id.in_(trace_ids))).all()
     return {t.info.trace_id: t for t in hydrate(conn, rows, store)}
+
+
+def current_expectations(
+    conn: sa.Connection, trace_ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """``{trace_id: {name: value}}`` of the valid expectations of each of these traces that
+    is in the ledger (``{}`` when it has none; a trace not in the ledger is left out), later
+    ones winning, as a record from the trace carries them (API.md §6). One query per 5,000
+    ids; feedback is not read."""
+    a = assessments_table.c
+    joined = traces.outerjoin(
+        assessments_table,
+        sa.and_(a.trace_id == traces.c.trace_id, a.kind == "expectation", a.valid.is_(True)),
+    )
+    unique = list(dict.fromkeys(trace_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(unique), IN_LIST_CHUNK):
+        query = (
+            sa.select(traces.c.trace_id, a.body)
+            .select_from(joined)
+            .where(traces.c.trace_id.in_(unique[start : start + IN_LIST_CHUNK]))
+            .order_by(a.create_time, a.position, a.ordinal)
+        )
+        rows = conn.execute(query).all()
+        bodies = [body for _, body in rows if body is not None]
+        decoded = iter(orjson.loads("[" + ",".join(bodies) + "]"))
+        for trace_id, body in rows:
+            values = found.setdefault(trace_id, {})
+            if body is not None:
+                assessment = Assessment(next(decoded))
+                values[assessment.name] = assessment.value
+    return found
 
 
 def get_trace(session: Session, trace_id: str) -> Trace:

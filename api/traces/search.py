@@ -260,13 +260,17 @@ def search_traces(
     session: Session,
     experiment_ids: str | list[str] | None = None,
     filter_string: str | None = None,
-    order_by: list[str] | None = None,
     max_results: int | None = None,
+    order_by: list[str] | None = None,
     extract_fields: list[str] | None = None,
+    *,
     return_type: str = "pandas",
 ) -> Any:
     """Traces matching a filter, newest first by default: a DataFrame with MLflow's columns
-    (plus one per extract_fields path), or a list of Trace with return_type="list"."""
+    (plus one per extract_fields path), or a list of Trace with return_type="list".
+
+    The positional order is MLflow's (experiment_ids, filter_string, max_results, order_by,
+    extract_fields); return_type is keyword-only, since MLflow's sixth is run_id."""
     if return_type not in ("pandas", "list"):
         raise InvalidParameter(f"return_type must be 'pandas' or 'list', got {return_type!r}")
     fields = _parse_fields(extract_fields)

@@ -10,6 +10,7 @@ from evalledger.ledger import NO_STREAM, EventStore, IntegrityError, upcasters
 from evalledger.projections import event_types as et
 from evalledger.projections import fold
 from evalledger.projections.datasets_fold import _HANDLERS as DATASET_HANDLERS
+from evalledger.projections.rebuild import check_projections, rebuild
 from evalledger.projections.traces_fold import _HANDLERS as TRACE_HANDLERS
 
 
@@ -53,6 +54,8 @@ def test_every_event_the_api_writes_has_its_declared_fields(client: Client) -> N
     client.delete_trace_tag(trace.info.trace_id, "u")
     client.log_expectation(trace.info.trace_id, "answer", "a")
     client.delete_dataset(ds.dataset_id)
+    client.undelete_dataset(ds.dataset_id)
+    client.delete_dataset(ds.dataset_id)
     declared = {str(t): t for t in et.EVENT_TYPES}
     seen = set()
     for event in client.store.iter_all():
@@ -62,6 +65,11 @@ def test_every_event_the_api_writes_has_its_declared_fields(client: Client) -> N
         assert event_type.fields <= keys <= event_type.fields | event_type.optional, event
         seen.add(event_type)
     assert seen == set(et.EVENT_TYPES)
+    # the live fold and a replay of these events agree, before and after a rebuild
+    assert check_projections(client.store).ok
+    rebuild(client.store)
+    assert check_projections(client.store).ok
+    assert client.search_datasets(include_deleted=True)[0].is_deleted
 
 
 def test_an_event_for_a_dataset_no_event_created_is_an_integrity_error(

@@ -201,10 +201,14 @@ def test_user_errors_exit_1(
     code, _, err = run(capsys, db_url, "export", "missing", "-o", str(tmp_path / "a.txt"))
     assert code == 1 and "pass --format" in one_line_error(err)
     client.create_dataset("x")
-    code, _, err = run(
-        capsys, db_url, "export", "x", "-o", str(tmp_path / "no" / "dir" / "a.jsonl")
+    target = tmp_path / "no" / "dir" / "a.jsonl"
+    code, _, err = run(capsys, db_url, "export", "x", "-o", str(target))
+    assert one_line_error(err) == (
+        f"evalledger: error: cannot write {target}: the directory {target.parent} does not exist"
     )
-    assert code == 1 and "No such file or directory" in one_line_error(err)
+    assert code == 1 and ".tmp" not in err
+    code, _, err = run(capsys, db_url, "export", "x", "--format", "csv", "-o", str(tmp_path))
+    assert code == 1 and "it is a directory" in one_line_error(err)
     assert main(["--uri", "nosuchdb://x", "datasets"]) == 1
     assert "not supported" in one_line_error(capsys.readouterr().err)
 
@@ -250,8 +254,8 @@ def test_demo_runs_twice(client: Client, capsys: pytest.CaptureFixture[str], db_
         assert "MLflow is an open source platform" in out  # the to_df preview
     ds = client.get_dataset(name="customer_support_qa")
     assert finals[1].endswith(f"version {ds.version}, 5 records, digest {ds.digest}")
-    # the second run reuses the dataset: same records, same digest, later version
-    assert finals[0].split("digest")[1] == finals[1].split("digest")[1]
+    # the second run reuses the dataset and changes nothing: same records, digest, version
+    assert finals[0] == finals[1]
     assert "exists from a previous run" in out
     assert ds.tags == {"team": "support", "stage": "development", "owner": "demo", "version": "1"}
     what_is = next(r for r in ds.records if r.inputs == {"question": "What is MLflow?"})

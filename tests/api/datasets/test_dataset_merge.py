@@ -8,11 +8,14 @@ import re
 import time
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from evalledger import Client, DatasetRecordSource, DatasetRecordSourceType, errors
+from evalledger.datasets import commands
+from evalledger.datasets.records import normalize_records
 
 Q = {"q": "What is 2 + 2?"}
 
@@ -220,12 +223,14 @@ def test_source_types_are_parsed_case_insensitively(client: Client) -> None:
 # ----------------------------------------------------------------------------- versions
 
 
-def test_every_merge_is_one_new_version_even_when_nothing_changes(client: Client) -> None:
+def test_a_merge_is_one_new_version_unless_it_changes_nothing(client: Client) -> None:
     ds = client.create_dataset("m")
     batch = [{"inputs": {"q": i}} for i in range(3)]
     versions = [ds.merge_records(batch).version for _ in range(3)]
-    assert versions == [1, 2, 3]
-    assert current(client, ds).version == 3
+    assert versions == [1, 1, 1]
+    assert ds.merge_records([{"inputs": {"q": 0}, "outputs": "new"}]).version == 2
+    assert current(client, ds).version == 2
+    assert list(ds.history()["operation"]) == ["CREATE", "MERGE", "MERGE"]
 
 
 def test_merging_the_same_batch_twice_changes_no_record(client: Client) -> None:
@@ -241,7 +246,7 @@ def test_merging_the_same_batch_twice_changes_no_record(client: Client) -> None:
     time.sleep(0.005)
     ds.merge_records(batch)
     second = current(client, ds)
-    assert second.version == first.version + 1
+    assert second.version == first.version
     assert second.digest == first.digest
     assert df_rows(client, ds) == first_rows
     assert [r.last_update_time for r in second.records] == [
@@ -277,6 +282,83 @@ def test_a_dataframe_nan_cell_does_not_erase_existing_fields(client: Client) -> 
     first = current(client, ds).records[0]
     assert first.outputs == "kept"
     assert first.expectations == {"e": 1}
+
+
+# ----------------------------------------------------------------------------- numpy values
+
+PLAIN = [
+    {
+        "inputs": {"q": 1, "xs": [[1, 2], [3, 4]], "ok": True},
+        "outputs": {"score": 0.5, "top": [1, 2]},
+        "expectations": {"n": 3, "flags": [True, False]},
+        "tags": {"batch": 7},
+    },
+    {"inputs": {"q": 2, "xs": [], "ok": False}, "outputs": 0.25},
+]
+
+
+def test_merge_records_of_dicts_holding_numpy_values(client: Client) -> None:
+    ds = client.create_dataset("np")
+    ds.merge_records(
+        [
+            {
+                "inputs": {"q": np.int64(1), "xs": np.array([[1, 2], [3, 4]]), "ok": np.bool_(1)},
+                "outputs": {"score": np.float64(0.5), "top": np.argsort([0.1, 0.9, 0.5])[::-1][:2]},
+                "expectations": {"n": np.int32(3), "flags": np.array([True, False])},
+                "tags": {"batch": np.uint16(7)},
+            },
+            {
+                "inputs": {"q": np.int8(2), "xs": np.array([]), "ok": np.False_},
+                "outputs": np.float32(0.25),
+            },
+        ]
+    )
+    stored = current(client, ds).records
+    assert [(r.inputs, r.outputs, r.expectations, r.tags) for r in stored] == [
+        (rec["inputs"], rec["outputs"], rec.get("expectations", {}), rec.get("tags", {}))
+        for rec in PLAIN
+    ]
+    assert type(stored[0].inputs["q"]) is int and type(stored[0].inputs["ok"]) is bool
+    # the same inputs hash as the plain values: merging those finds both records unchanged
+    assert commands.merge(client.session, ds.dataset_id, normalize_records(PLAIN)) == (0, 0)
+
+
+def test_merge_records_of_a_dataframe_built_from_numpy_arrays(client: Client) -> None:
+    ds = client.create_dataset("np")
+    matrix = np.arange(6).reshape(3, 2)
+    df = pd.DataFrame(
+        {
+            "inputs": [{"q": f"q{i}", "v": row} for i, row in enumerate(matrix)],
+            "outputs": np.array([0.5, np.nan, 2.0]),  # NaN: absent
+            "expectations": [{"e": np.int64(i)} for i in range(3)],
+            "tags": pd.array(["a", None, "c"], dtype="string").map(
+                lambda t: None if t is pd.NA else {"t": t}
+            ),
+        }
+    )
+    ds.merge_records(df)
+    stored = current(client, ds).records
+    assert [r.inputs for r in stored] == [{"q": f"q{i}", "v": [2 * i, 2 * i + 1]} for i in range(3)]
+    assert [r.outputs for r in stored] == [0.5, None, 2.0]
+    assert [r.expectations for r in stored] == [{"e": 0}, {"e": 1}, {"e": 2}]
+    assert [r.tags for r in stored] == [{"t": "a"}, {}, {"t": "c"}]
+    plain = [{"inputs": {"q": f"q{i}", "v": [2 * i, 2 * i + 1]}} for i in range(3)]
+    assert commands.merge(client.session, ds.dataset_id, normalize_records(plain)) == (0, 0)
+
+
+def test_a_numpy_nan_or_a_timestamp_is_invalid_and_writes_nothing(
+    client: Client, engine: sa.Engine
+) -> None:
+    ds = client.create_dataset("bad")
+    ds.merge_records([{"inputs": {"q": "existing"}}])
+    for batch, index, field in [
+        ([{"inputs": {"q": np.int64(1)}}, {"inputs": {"v": np.array([1.0, np.nan])}}], 1, "inputs"),
+        ([{"inputs": Q, "outputs": {"at": pd.Timestamp("2024-01-01")}}], 0, "outputs.at"),
+    ]:
+        assert _problem(client, ds, engine, batch, index, field) is None
+        with pytest.raises(errors.InvalidParameter) as info:
+            ds.merge_records(batch)
+        assert info.value.index == index and info.value.field.startswith(field)
 
 
 # ----------------------------------------------------------------------------- delete_records
@@ -369,6 +451,7 @@ def _problem(
         ds.merge_records(batch)
     except errors.InvalidParameter as exc:
         message = str(exc)
+        error = exc
     except Exception as exc:  # reported with the other cases
         return f"raised {type(exc).__name__}: {exc}"
     else:
@@ -377,8 +460,12 @@ def _problem(
         return "the failed call wrote something"
     if not re.search(rf"\b{index}\b", message):
         return f"record index {index} not in {message!r}"
+    if error.index != index:
+        return f"error.index is {error.index!r}, not {index}"
     if field is not None and field not in message:
         return f"field {field!r} not in {message!r}"
+    if field is not None and not (error.field or "").startswith(field):
+        return f"error.field is {error.field!r}, not under {field!r}"
     return None
 
 

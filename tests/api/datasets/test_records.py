@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evalledger.datasets import records as records_module
+from evalledger.datasets.from_traces import records_from_any
 from evalledger.datasets.records import (
     MISSING,
     DatasetRecordSource,
@@ -100,7 +104,7 @@ class Weird:
 
 
 BAD_RECORDS = [
-    # (record at index 1, field named in the message)
+    # (record at index 1, field named in the message and set as the error's `field`)
     (["not", "a", "dict"], None),
     ({"outputs": 1}, "inputs"),
     ({"inputs": ["a"]}, "inputs"),
@@ -142,6 +146,52 @@ def test_bad_record_names_index_and_field(bad: Any, field: str | None) -> None:
     if field is not None:
         assert f"field '{field}'" in message, message
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert (info.value.index, info.value.field) == (1, field)
+
+
+def test_errors_not_about_a_record_have_no_index_or_field() -> None:
+    with pytest.raises(InvalidParameter) as info:
+        normalize_records({"inputs": {}})
+    assert (info.value.index, info.value.field) == (None, None)
+    with pytest.raises(InvalidParameter) as info:
+        DatasetRecordSource.from_dict({"source_type": "HUMAN", "source_data": {"x": math.inf}})
+    assert (info.value.index, info.value.field) == (None, "source.source_data.x")
+    assert str(info.value).startswith("field 'source.source_data.x': ")
+    plain = InvalidParameter("just a message")
+    assert (plain.message, plain.index, plain.field) == ("just a message", None, None)
+
+
+class TraceLike:
+    """Enough of a trace for records_from_any to take a list as a list of traces."""
+
+    info = data = None
+
+    def to_json(self) -> str:
+        return "{"
+
+
+def test_trace_errors_name_index_and_field() -> None:
+    cases = [
+        ([TraceLike(), TraceLike(), {"inputs": {}}], 2, None),
+        ([TraceLike()], 0, "trace"),  # its JSON does not parse
+        (pd.DataFrame({"trace": ['{"info": {}, "data": {"spans": []}}', 5]}), 0, "trace"),
+        (
+            pd.DataFrame({"trace": [{"info": {"trace_id": "tr-1"}, "data": {"spans": []}}, 5]}),
+            1,
+            "trace",
+        ),
+    ]
+    for records, index, field in cases:
+        with pytest.raises(InvalidParameter) as info:
+            records_from_any(records)
+        assert str(info.value).startswith(f"record {index}: "), str(info.value)
+        assert (info.value.index, info.value.field) == (index, field), str(info.value)
+
+
+def test_a_lone_surrogate_names_index_and_field() -> None:
+    with pytest.raises(InvalidParameter) as info:
+        normalize_records([GOOD, GOOD, {"inputs": {}, "tags": {"t": "\ud800"}}])
+    assert (info.value.index, info.value.field) == (2, "tags")
 
 
 def test_expected_a_dict_message() -> None:
@@ -571,6 +621,125 @@ def test_profile_counts() -> None:
     assert json.loads(profile_json(0, {"HUMAN": 0})) == {"num_records": 0, "source_types": {}}
 
 
+# ----------------------------------------------------------------------------- numpy values
+
+
+def test_numpy_scalars_and_arrays_are_the_json_they_stand_for() -> None:
+    source = {"source_type": "DOCUMENT", "source_data": {"page": np.int32(3)}}
+    rec = {
+        "inputs": {
+            "i": np.int64(7),
+            "u": np.uint8(255),
+            "f": np.float64(0.5),
+            "f32": np.float32(0.25),
+            "b": np.bool_(True),
+            "s": np.str_("text"),
+            "m": np.array([[1, 2], [3, 4]]),
+            "nested": {"xs": (np.float64(1.5), [np.int16(-2)])},
+        },
+        "outputs": np.array([True, False]),
+        "expectations": {"e": np.array(["a", "b"]), "o": np.array([{"k": np.int8(1)}, None])},
+        "tags": {np.str_("t"): np.int64(0)},
+        "source": source,
+    }
+    (out,) = normalize_records([rec])
+    plain = {
+        "i": 7,
+        "u": 255,
+        "f": 0.5,
+        "f32": 0.25,
+        "b": True,
+        "s": "text",
+        "m": [[1, 2], [3, 4]],
+        "nested": {"xs": [1.5, [-2]]},
+    }
+    assert canonical_bytes(out.inputs) == canonical_bytes(plain)  # 7 stays an int, True a bool
+    assert inputs_key(out.inputs) == inputs_key(plain)
+    assert out.outputs == [True, False] and type(out.outputs[0]) is bool
+    assert out.expectations == {"e": ["a", "b"], "o": [{"k": 1}, None]}
+    assert out.tags == {"t": 0} and type(next(iter(out.tags))) is str
+    assert out.source == DatasetRecordSource(T.DOCUMENT, {"page": 3})
+    assert type(rec["inputs"]["i"]) is np.int64  # the caller's record is not changed
+    (scalar,) = normalize_records([{"inputs": {}, "outputs": np.float64(2.0)}])
+    assert scalar.outputs == 2.0 and type(scalar.outputs) is float
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "type_name"),
+    [
+        (np.float64("nan"), "inputs.v", "nan"),
+        (np.array([1.0, np.inf]), "inputs.v[1]", "inf"),
+        (np.float32("-inf"), "inputs.v", "inf"),
+        (np.uint64(2**64 - 1), "inputs.v", "does not fit in 64 bits"),
+        (datetime.datetime(2024, 1, 2), "inputs.v", "datetime"),
+        (pd.Timestamp("2024-01-02"), "inputs.v", "Timestamp"),
+        (np.datetime64("2024-01-02"), "inputs.v", "datetime64"),
+        (np.array(["2024-01-02"], dtype="datetime64[ns]"), "inputs.v", "ndarray"),
+        (np.complex128(1 + 2j), "inputs.v", "complex128"),
+        ({"deep": [np.int64(1), b"raw"]}, "inputs.v.deep[1]", "bytes"),
+        ({1, 2}, "inputs.v", "set"),
+        (pd.NA, "inputs.v", "NAType"),
+        (object(), "inputs.v", "object"),
+    ],
+)
+def test_values_with_no_json_meaning_name_record_field_and_type(
+    value: Any, where: str, type_name: str
+) -> None:
+    batch = [GOOD, {"inputs": {"ok": np.int64(1)}}, {"inputs": {"v": value}}]
+    with pytest.raises(InvalidParameter) as info:
+        normalize_records(batch)
+    message = str(info.value)
+    assert message.startswith(f"record 2: field '{where}': "), message
+    assert type_name in message, message
+    assert (info.value.index, info.value.field) == (2, where)
+
+
+def test_numpy_values_in_every_field_are_checked_after_conversion() -> None:
+    cases = [
+        ({"inputs": {}, "outputs": np.array([np.nan])}, "outputs[0]"),
+        ({"inputs": {}, "expectations": {"e": np.float64("nan")}}, "expectations.e"),
+        ({"inputs": {}, "tags": {"t": np.datetime64("NaT")}}, "tags.t"),
+        (
+            {"inputs": {}, "source": {"source_type": "HUMAN", "source_data": {"x": np.inf}}},
+            "source.source_data.x",
+        ),
+    ]
+    for rec, where in cases:
+        with pytest.raises(InvalidParameter) as info:
+            normalize_records([rec])
+        assert (info.value.index, info.value.field) == (0, where), str(info.value)
+
+
+def test_a_top_level_pd_na_is_an_absent_field() -> None:
+    rec = {"inputs": {"q": 1}, "outputs": pd.NA, "expectations": pd.NA, "tags": pd.NaT}
+    (out,) = normalize_records([{**rec, "source": pd.NA}])
+    assert out == RecordInput({"q": 1})
+    with pytest.raises(InvalidParameter) as info:
+        normalize_records([{"inputs": pd.NA}])
+    assert (info.value.index, info.value.field) == (0, "inputs")
+
+
+def test_plain_records_never_reach_the_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: Any) -> Any:
+        raise AssertionError("plain records must stay on the fast path")
+
+    monkeypatch.setattr(records_module, "_from_numpy", fail)
+    batch = [
+        {
+            "inputs": {"q": i, "l": [1.5, None, (True,)]},
+            "outputs": {"a": "x"},
+            "expectations": {"e": i},
+            "tags": {"t": "v"},
+            "source": {"source_type": "CODE", "source_data": {"n": i}},
+        }
+        for i in range(50)
+    ]
+    recs = normalize_records(batch)
+    assert recs[3].inputs is batch[3]["inputs"]  # held, not copied
+    with pytest.raises(AssertionError):
+        normalize_records([{"inputs": {"q": np.int64(1)}}])
+
+
 # ----------------------------------------------------------------------------- DataFrames
 
 
@@ -606,6 +775,33 @@ def test_dataframe_nested_nan_is_an_error() -> None:
         normalize_records(df)
 
 
+def test_dataframe_of_numpy_values() -> None:
+    df = pd.DataFrame(
+        {
+            "inputs": [{"q": np.int64(i), "v": np.arange(3) * i} for i in range(3)],
+            "outputs": np.array([0.5, np.nan, 1.5]),
+            "expectations": [{"e": np.bool_(True)}, None, {"e": np.float32(0.5)}],
+            "tags": [{"t": np.str_("x")}, pd.NA, {"t": "z"}],
+            "source": [None, np.float64("nan"), pd.NA],  # numpy NaN in an object column
+        }
+    )
+    recs = normalize_records(df)
+    assert [r.inputs for r in recs] == [{"q": i, "v": [0, i, 2 * i]} for i in range(3)]
+    assert type(recs[1].inputs["q"]) is int
+    assert [r.outputs for r in recs] == [0.5, MISSING, 1.5]
+    assert [r.expectations for r in recs] == [{"e": True}, None, {"e": 0.5}]
+    assert [r.tags for r in recs] == [{"t": "x"}, None, {"t": "z"}]
+    assert [r.source for r in recs] == [None, None, None]
+    bad = df.assign(expectations=[{"e": np.float64("nan")}, None, None])
+    with pytest.raises(InvalidParameter) as info:
+        normalize_records(bad)
+    assert (info.value.index, info.value.field) == (0, "expectations.e")
+    with pytest.raises(InvalidParameter) as info:
+        normalize_records(df.assign(inputs=[{}, {"t": pd.Timestamp("2024-01-01")}, {}]))
+    assert (info.value.index, info.value.field) == (1, "inputs.t")
+    assert "Timestamp" in str(info.value)
+
+
 def test_dataframe_round_trip_columns_and_unknown_columns() -> None:
     df = pd.DataFrame(
         {
@@ -622,8 +818,9 @@ def test_dataframe_round_trip_columns_and_unknown_columns() -> None:
     )
     (rec,) = normalize_records(df)
     assert rec == RecordInput({"q": 1}, MISSING, {"e": 1}, {}, DatasetRecordSource(T.HUMAN))
-    with pytest.raises(InvalidParameter, match=r"^record 0: field 'bogus': unknown field"):
+    with pytest.raises(InvalidParameter, match=r"^record 0: field 'bogus': unknown field") as info:
         normalize_records(df.assign(bogus=[1]))
+    assert (info.value.index, info.value.field) == (0, "bogus")
     with pytest.raises(InvalidParameter, match=r"^record 0: field 'inputs': missing"):
         normalize_records(pd.DataFrame({"outputs": ["x"]}))
     assert normalize_records(pd.DataFrame({"inputs": []})) == []

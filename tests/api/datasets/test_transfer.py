@@ -317,6 +317,50 @@ def test_bad_csv_and_parquet_files(tmp_path: Path) -> None:
         list(read_records(tmp_path / "missing.jsonl"))
 
 
+def _first_exception(path: Path) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as info:
+        for batch in read_records(path, batch_size=2):
+            validate_batch(batch)
+    return info.value
+
+
+def test_errors_carry_the_record_position_in_the_file_and_the_field(tmp_path: Path) -> None:
+    """index counts the file's records from 0 across batches (jsonl blank lines are not
+    records); field is the path inside the record."""
+    path = tmp_path / "x.jsonl"
+    lines = ['{"inputs": {}}'] * 5 + ["", '{"inputs": {}, "tags": {"t": {"deep": 1e400}}}']
+    path.write_text("\n".join(lines) + "\n")
+    exc = _first_exception(path)
+    assert str(exc).startswith(f"{path}: line 7: not valid JSON")
+    assert (exc.index, exc.field) == (5, None)
+    path.write_text(
+        "\n".join(['{"inputs": {}}'] * 4 + ["", '{"inputs": {"q": {"x": [1, {}]}}, "tags": [1]}'])
+    )
+    exc = _first_exception(path)
+    assert str(exc) == f"{path}: line 6: field 'tags': expected a dict, got list"
+    assert (exc.index, exc.field) == (4, "tags")
+    path.write_text(
+        '{"inputs": {}}\n{"inputs": {}}\n{"inputs": {}, "source": {"source_type": "X"}}\n'
+    )
+    exc = _first_exception(path)
+    assert (exc.index, exc.field) == (2, "source.source_type")
+
+    csv = tmp_path / "x.csv"
+    csv.write_text('inputs,expectations\n"{}",\n"{}",\n"{}","{bad"\n')
+    exc = _first_exception(csv)
+    assert "x.csv: row 3: field 'expectations': not valid JSON" in str(exc)
+    assert (exc.index, exc.field) == (2, "expectations")
+    csv.write_text('inputs\n"{}"\n"{}"\n"{}"\n"{""a"": [1, NaN]}"\n')
+    exc = _first_exception(csv)
+    assert (exc.index, exc.field) == (3, "inputs")
+
+    parquet = tmp_path / "x.parquet"
+    pd.DataFrame({"inputs": ["{}", "{}", '{"a": {"b": [0, "x"]}}', "[]"]}).to_parquet(parquet)
+    exc = _first_exception(parquet)
+    assert str(exc) == f"{parquet}: row 4: field 'inputs': expected a dict, got list"
+    assert (exc.index, exc.field) == (3, "inputs")
+
+
 def test_a_bad_row_in_a_later_batch_writes_nothing(client: Client, tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     lines = [orjson.dumps({"inputs": {"i": i}}).decode() for i in range(5)]

@@ -513,12 +513,128 @@ def test_merging_the_same_traces_twice_changes_nothing(client: Client, imported:
     from_frame.merge_records(client.search_traces())
     digest, version = from_frame.digest, from_frame.version
     from_frame.merge_records(client.search_traces(return_type="list"))
-    last = from_frame.history().iloc[-1]
-    assert (last.records_added, last.records_updated) == (0, 0)
-    assert from_frame.digest == digest and from_frame.version == version + 1
+    # a merge that changes nothing makes no version (API.md §4)
+    assert from_frame.digest == digest and from_frame.version == version
+    assert len(from_frame.history()) == version + 1
     from_list = client.create_dataset("from-list")
     from_list.merge_records(client.search_traces(return_type="list"))
     assert from_list.digest == digest
+
+
+def expectations_by_trace(ds: Any) -> dict[str, dict[str, Any]]:
+    return {r.source_id: r.expectations for r in ds.records}
+
+
+def fixture_expectations(trace_id: str) -> dict[str, Any]:
+    return {
+        a["assessment_name"]: a["expectation"]["value"]
+        for a in BY_ID[trace_id]["info"].get("assessments", [])
+        if "expectation" in a
+    }
+
+
+def test_the_seed_flow_merges_the_expectations_logged_after_the_search(
+    client: Client, imported: list[str]
+) -> None:
+    found = client.search_traces()
+    listed = client.search_traces(return_type="list")
+    for trace_id in found["trace_id"]:
+        client.log_expectation(trace_id, "expected_answer", f"checked {trace_id}")
+    client.log_expectation(imported[0], "expected_answer", "the latest")  # a later one wins
+    client.log_expectation(imported[1], "rubric", {"tone": "polite"})
+    client.log_feedback(imported[2], "helpful", True)  # feedback is not an expectation
+    want = {t: {**fixture_expectations(t), "expected_answer": f"checked {t}"} for t in imported}
+    want[imported[0]]["expected_answer"] = "the latest"
+    want[imported[1]]["rubric"] = {"tone": "polite"}
+    from_frame = client.create_dataset("seed-frame").merge_records(found)
+    from_list = client.create_dataset("seed-list").merge_records(listed)
+    assert expectations_by_trace(from_frame) == want
+    assert expectations_by_trace(from_list) == want
+    assert from_frame.digest == from_list.digest
+    # the Trace objects and the frame in hand still hold the old copy
+    in_hand = next(t for t in listed if t.info.trace_id == imported[3])
+    assert [a.value for a in in_hand.info.assessments] == [
+        fixture_expectations(imported[3])["expected_answer"]
+    ]
+    assert not any("checked" in text for text in found["trace"])
+
+
+def test_trace_records_given_as_dicts_or_frames_carry_current_expectations(
+    client: Client, imported: list[str]
+) -> None:
+    older = client.create_dataset("older").merge_records(client.search_traces())
+    client.log_expectation(imported[0], "expected_answer", "new")
+    client.log_expectation(imported[1], "expected_answer", "new too")
+    copied = client.create_dataset("copied").merge_records(older.to_df())
+    assert expectations_by_trace(copied)[imported[0]] == {"expected_answer": "new"}
+    assert expectations_by_trace(copied)[imported[1]] == {"expected_answer": "new too"}
+    assert expectations_by_trace(client.create_dataset("objs").merge_records(older)) == (
+        expectations_by_trace(copied)
+    )
+    stale = {
+        "inputs": {"q": "hand made"},
+        "expectations": {"expected_answer": "stale", "own": 1},
+        "source": {"source_type": "trace", "source_data": {"trace_id": imported[0]}},
+    }
+    ds = client.create_dataset("dicts").merge_records([stale])
+    assert ds.records[0].expectations == {"expected_answer": "new", "own": 1}
+    assert stale["expectations"] == {"expected_answer": "stale", "own": 1}  # not mutated
+
+
+def test_a_trace_not_in_the_ledger_keeps_its_own_expectations(
+    client: Client, imported: list[str]
+) -> None:
+    client.log_expectation(imported[0], "expected_answer", "in the ledger")
+    outside = json.loads(LINES[3])
+    outside["info"]["trace_id"] = "tr-" + "0" * 32
+    for assessment in outside["info"]["assessments"]:
+        assessment["trace_id"] = outside["info"]["trace_id"]
+    in_ledger = Trace.from_json(LINES[0])  # its copy predates the expectation just logged
+    ds = client.create_dataset("mixed").merge_records([Trace.from_dict(outside), in_ledger])
+    assert expectations_by_trace(ds) == {
+        "tr-" + "0" * 32: fixture_expectations(imported[3]),
+        imported[0]: {"expected_answer": "in the ledger"},
+    }
+    assert fixture_expectations(imported[3])
+    unknown = {
+        "inputs": {"q": 1},
+        "expectations": {"mine": True},
+        "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-nowhere"}},
+    }
+    assert client.create_dataset("unknown").merge_records([unknown]).records[0].expectations == {
+        "mine": True
+    }
+
+
+def test_current_expectations_are_read_in_one_query_per_batch(
+    client: Client, imported: list[str]
+) -> None:
+    found = client.search_traces()
+    for trace_id in imported:
+        client.log_expectation(trace_id, "expected_answer", "x")
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    ds = client.create_dataset("counted")
+    sa.event.listen(client.store.engine, "before_cursor_execute", note)
+    try:
+        ds.merge_records(found)
+    finally:
+        sa.event.remove(client.store.engine, "before_cursor_execute", note)
+    assert sum("assessments" in s for s in statements) == 1
+    assert {r.expectations["expected_answer"] for r in ds.records} == {"x"}
+
+
+def test_search_traces_takes_mlflows_positional_order(client: Client, imported: list[str]) -> None:
+    order = ["attributes.timestamp_ms ASC"]
+    frame = client.search_traces(None, "attributes.status = 'OK'", 3, order, ["span.inputs"])
+    oldest = sorted(RAW, key=lambda t: time_ms(t["info"]["request_time"]))[:3]
+    assert frame["trace_id"].tolist() == [t["info"]["trace_id"] for t in oldest]
+    assert frame["span.inputs"].tolist() == [root_inputs(t) for t in oldest]
+    with pytest.raises(TypeError):
+        client.search_traces(None, None, 3, order, None, "list")  # MLflow's 6th is run_id
 
 
 def test_non_dict_root_inputs_and_sessions(client: Client) -> None:
