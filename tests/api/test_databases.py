@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import socket
 import sqlite3
 import threading
@@ -158,3 +159,26 @@ def test_a_server_that_never_answers_times_out(
     with pytest.raises(errors.DatabaseUnavailable):
         Client(f"{scheme}://u@127.0.0.1:{silent_server}/db").search_datasets()
     assert time.monotonic() - start < 15
+
+
+@pytest.mark.slow
+def test_a_real_mlflow_database_is_refused_and_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    sqlalchemy_store = importlib.import_module("mlflow.store.tracking.sqlalchemy_store")
+    path = tmp_path / "mlflow.db"
+    store = sqlalchemy_store.SqlAlchemyStore(f"sqlite:///{path}", str(tmp_path / "artifacts"))
+    store.engine.dispose()  # MLflow's own schema, made by MLflow's own migrations
+    with sqlite3.connect(path) as conn:
+        journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    capsys.readouterr()  # MLflow's own log lines
+    assert main(["--uri", f"sqlite:///{path}", "datasets"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "another application's Alembic schema" in err, err
+    assert main(["--uri", f"sqlite:///{path}", "demo"]) == 1
+    assert "is not an evalledger ledger" in capsys.readouterr().err
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == journal
