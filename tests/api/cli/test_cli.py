@@ -9,25 +9,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from cli_helpers import one_line_error, run
 
 from evalledger import Client
 from evalledger.cli.main import main
 from evalledger.errors import ResourceNotFound
-
-
-def run(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
-    """Run the CLI on db_url; the test then reads the same database through a client."""
-    code = main(["--uri", db_url, *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("evalledger: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def seed(client: Client) -> None:

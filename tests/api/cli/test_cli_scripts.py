@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pytest
+from cli_helpers import one_line_error, run
 
 from evalledger import Client
 from evalledger.cli.common import plural
@@ -21,20 +22,6 @@ from evalledger.errors import ResourceNotFound
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TRACES = FIXTURES / "mlflow_traces.jsonl"
-
-
-def run(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
-    code = main(["--uri", db_url, *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("evalledger: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def seed(client: Client) -> str:
