@@ -251,7 +251,7 @@ class EvaluationDataset:
         return count
 
     def set_tags(self, tags: dict[str, Any]) -> EvaluationDataset:
-
+        """Set (add or overwrite) tags: one new version (none when nothing changes)."""
         self._writable("set_tags")
         commands.set_tags(self._session, self.dataset_id, check_tags(tags))
         self._refresh()

@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 from evalledger.datasets.entities import DatasetRecord
+from evalledger.datasets.records import is_dataframe
 from evalledger.ledger import InvalidParameter
 
 _ENTITY = ("mlflow.entities.evaluation_dataset", "EvaluationDataset")
@@ -123,11 +124,6 @@ def _record_dict(record: Any, mlflow_record: type, mlflow_source: type) -> Any:
     return out
 
 
-def _is_dataframe(records: Any) -> bool:
-    pd = sys.modules.get("pandas")
-    return pd is not None and isinstance(records, pd.DataFrame)
-
-
 def _frame_sources(frame: Any) -> Any:
     """A DataFrame (MLflow's ``to_df()``) with MLflow's source objects as dicts."""
     mlflow_source = _mlflow_class(_SOURCE)
@@ -143,7 +139,7 @@ def records_from_datasets(records: Any) -> Any:
     """Datasets, DatasetRecord lists and MLflow sources as record dicts (see the module
     docstring); anything else unchanged."""
     records = _unwrap(records)
-    if _is_dataframe(records):
+    if is_dataframe(records):
         return _frame_sources(records)
     if not isinstance(records, list | tuple):
         return records

@@ -25,7 +25,6 @@ DataFrames pass through to validation unchanged.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -33,7 +32,12 @@ from typing import Any
 import orjson
 
 from evalledger.datasets.from_datasets import records_from_datasets
-from evalledger.datasets.records import DatasetRecordSource, DatasetRecordSourceType, RecordInput
+from evalledger.datasets.records import (
+    DatasetRecordSource,
+    DatasetRecordSourceType,
+    RecordInput,
+    is_dataframe,
+)
 from evalledger.ledger import InvalidParameter
 from evalledger.ledger.memory import gc_paused
 from evalledger.projections.traces_fold import root_span
@@ -128,16 +132,11 @@ def _record_of(value: Any, i: int) -> dict[str, Any]:
     )
 
 
-def _is_dataframe(records: Any) -> bool:
-    pd = sys.modules.get("pandas")
-    return pd is not None and isinstance(records, pd.DataFrame)
-
-
 def records_from_any(records: Any) -> Any:
     """Traces (a list of them, or a DataFrame with a ``trace`` column), datasets and record
     objects as record dicts; anything else unchanged."""
     records = records_from_datasets(records)
-    if _is_dataframe(records):
+    if is_dataframe(records):
         if "trace" not in records.columns:
             return records
         values = records["trace"].tolist()
@@ -167,14 +166,14 @@ def _trace_id_of(record: RecordInput) -> str | None:
 def with_current_expectations(records: list[RecordInput], session: Session) -> list[RecordInput]:
     """The batch with each TRACE record's expectations brought up to date from the ledger
     (see the module docstring): one query per 5,000 trace ids, none without TRACE records."""
-    ids = [trace_id for r in records if (trace_id := _trace_id_of(r)) is not None]
+    trace_ids = [_trace_id_of(r) for r in records]
+    ids = [trace_id for trace_id in trace_ids if trace_id is not None]
     if not ids:
         return records
     with session.connect() as conn:
         current = current_expectations(conn, ids)
     out = []
-    for record in records:
-        trace_id = _trace_id_of(record)
+    for record, trace_id in zip(records, trace_ids, strict=True):
         found = None if trace_id is None else current.get(trace_id)
         if found:
             own = record.expectations

@@ -218,7 +218,7 @@ def _new_input(
 def normalize_records(records: Any) -> list[RecordInput]:
     """Validate a whole batch (list of dicts or DataFrame); raise on the first bad record."""
     with gc_paused():
-        rows = _dataframe_rows(records) if _is_dataframe(records) else _list_rows(records)
+        rows = _dataframe_rows(records) if is_dataframe(records) else _list_rows(records)
         normalized = [_normalize_one(i, rec) for i, rec in enumerate(rows)]
         _check_encodable(normalized)
         return normalized
@@ -259,7 +259,8 @@ def _list_rows(records: Any) -> Sequence[Any]:
     )
 
 
-def _is_dataframe(records: Any) -> bool:
+def is_dataframe(records: Any) -> bool:
+    """True for a pandas DataFrame (pandas is looked up, never imported, here)."""
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(records, pd.DataFrame)
 
