@@ -7,9 +7,11 @@ from evalledger.ledger.errors import (
     IntegrityError,
     InvalidParameter,
     LedgerError,
+    PermissionDenied,
     ReadOnlySnapshot,
     ResourceAlreadyExists,
     ResourceNotFound,
+    Unauthenticated,
 )
 
 __all__ = [
@@ -19,7 +21,9 @@ __all__ = [
     "IntegrityError",
     "InvalidParameter",
     "LedgerError",
+    "PermissionDenied",
     "ReadOnlySnapshot",
     "ResourceAlreadyExists",
     "ResourceNotFound",
+    "Unauthenticated",
 ]

@@ -9,9 +9,11 @@ from evalledger.ledger.errors import (
     IntegrityError,
     InvalidParameter,
     LedgerError,
+    PermissionDenied,
     ReadOnlySnapshot,
     ResourceAlreadyExists,
     ResourceNotFound,
+    Unauthenticated,
 )
 from evalledger.ledger.events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
 from evalledger.ledger.store import EventStore, Head, WriteTransaction
@@ -31,10 +33,12 @@ __all__ = [
     "InvalidParameter",
     "LedgerError",
     "NewEvent",
+    "PermissionDenied",
     "ReadOnlySnapshot",
     "ResourceAlreadyExists",
     "ResourceNotFound",
     "StoredEvent",
+    "Unauthenticated",
     "UpcasterRegistry",
     "VerifyReport",
     "WriteTransaction",

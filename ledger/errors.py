@@ -66,6 +66,19 @@ class DatabaseUnavailable(LedgerError):
     error_code = "TEMPORARILY_UNAVAILABLE"
 
 
+class Unauthenticated(LedgerError):
+    """The server was asked without credentials, or with ones it does not accept (HTTP 401)."""
+
+    error_code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(LedgerError):
+    """The authenticated user may not do this (HTTP 403): a reader's write, or an
+    experiment the user was not granted."""
+
+    error_code = "PERMISSION_DENIED"
+
+
 class ForeignDatabase(LedgerError):
     """The database holds another application's schema (MLflow's, say); nothing in it was
     touched."""

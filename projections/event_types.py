@@ -19,6 +19,9 @@ LABEL_STREAM = "dataset_labels"
 #: One stream per trace (stream id = trace id): the trace itself, then its tags and
 #: assessments.
 TRACE_STREAM = "trace"
+#: One stream per server user (stream id ``user-<name>``): who added, changed or revoked
+#: them, and every grant, is part of the audit trail (API.md §10).
+USER_STREAM = "user"
 
 
 class EventType(str):
@@ -103,6 +106,23 @@ TRACE_LOGGED = EventType("TraceLogged", TRACE_STREAM, ("trace",))
 TRACE_TAG_SET = EventType("TraceTagSet", TRACE_STREAM, ("key", "value"))
 TRACE_TAG_DELETED = EventType("TraceTagDeleted", TRACE_STREAM, ("key",))
 ASSESSMENT_LOGGED = EventType("AssessmentLogged", TRACE_STREAM, ("assessment",))
+#: Spans that reached the server after their trace was logged: `trace` is the whole trace
+#: with them merged in (it replaces the body the index points at), `span_ids` the new ones.
+TRACE_SPANS_ADDED = EventType("TraceSpansAdded", TRACE_STREAM, ("trace", "span_ids"))
+
+#: Secrets appear only as salted slow hashes; `token_id` is the public half of a token.
+USER_ADDED = EventType(
+    "UserAdded", USER_STREAM, ("name", "role", "password_hash", "token_id", "token_hash")
+)
+USER_ROLE_SET = EventType("UserRoleSet", USER_STREAM, ("name", "role"))
+USER_CREDENTIALS_SET = EventType(
+    "UserCredentialsSet", USER_STREAM, ("name", "password_hash", "token_id", "token_hash")
+)
+USER_REVOKED = EventType("UserRevoked", USER_STREAM, ("name",))
+#: `permission` is read, edit, manage, or none (the grant withdrawn).
+PERMISSION_GRANTED = EventType(
+    "PermissionGranted", USER_STREAM, ("name", "experiment_id", "permission")
+)
 
 EVENT_TYPES = (
     EXPERIMENT_CREATED,
@@ -121,6 +141,12 @@ EVENT_TYPES = (
     TRACE_TAG_SET,
     TRACE_TAG_DELETED,
     ASSESSMENT_LOGGED,
+    TRACE_SPANS_ADDED,
+    USER_ADDED,
+    USER_ROLE_SET,
+    USER_CREDENTIALS_SET,
+    USER_REVOKED,
+    PERMISSION_GRANTED,
 )
 
 #: The history() operation name of each dataset event type.
@@ -140,6 +166,10 @@ OPERATIONS = {
 
 def experiment_stream_id(experiment_id: str) -> str:
     return f"experiment-{experiment_id}"
+
+
+def user_stream_id(name: str) -> str:
+    return f"user-{name}"
 
 
 def label_stream_id(dataset_id: str) -> str:

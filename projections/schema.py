@@ -199,6 +199,33 @@ assessments = sa.Table(
     sa.Column("body", JsonText, nullable=False),
 )
 
+#: Server users (API.md §10): role, and only salted slow hashes of the password and the token.
+#: `token_id` is the public half of a bearer token, so a token finds its user in one lookup.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", exact_string(255), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("token_id", sa.String(64), nullable=True, unique=True),
+    sa.Column("token_hash", sa.Text, nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Column("created_time", Millis, nullable=False),
+    sa.Column("created_by", User, nullable=False),
+    sa.Column("last_update_time", Millis, nullable=False),
+)
+
+#: Per-experiment permissions beyond a user's role (MLflow basic-auth's read/edit/manage).
+user_grants = sa.Table(
+    "user_grants",
+    metadata,
+    sa.Column("name", exact_string(255), primary_key=True),
+    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Column("permission", sa.String(16), nullable=False),
+    sa.Column("granted_time", Millis, nullable=False),
+    sa.Column("granted_by", User, nullable=False),
+)
+
 PROJECTION_TABLES = (
     experiments,
     datasets,
@@ -211,4 +238,27 @@ PROJECTION_TABLES = (
     trace_tags,
     trace_metadata,
     assessments,
+    users,
+    user_grants,
+)
+
+#: The server's intake of traces that arrive in pieces (spans by OTLP or a traces.json
+#: upload, the trace info by StartTraceV3). Not a projection: parts wait here until a
+#: trace is whole, then become one TraceLogged event and are deleted in the same commit.
+trace_parts = sa.Table(
+    "trace_parts",
+    metadata,
+    sa.Column(
+        "part_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("trace_id", TraceId, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("experiment_id", sa.String(32), nullable=False),
+    sa.Column("body", JsonText, nullable=False),
+    sa.Column("received_ms", Millis, nullable=False),
+    sa.Index("ix_trace_parts_trace", "trace_id"),
+    sa.Index("ix_trace_parts_received", "received_ms"),
 )

@@ -28,6 +28,7 @@ from evalledger import __version__
 from evalledger.cli import edits, targets
 from evalledger.cli import history as cli_history
 from evalledger.cli import traces as cli_traces
+from evalledger.cli import server as cli_server
 from evalledger.cli.arguments import (
     add_json_option,
     add_name_argument,
@@ -466,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     edits.register(commands, common)
     cli_traces.register(commands, common)
+    cli_server.register(commands, common)
     commands.add_parser("demo", help="run the seed flows end to end", parents=common).set_defaults(
         handler=_demo
     )

@@ -109,3 +109,19 @@ def decode_bodies(rows: list[Any]) -> list[dict[str, Any]]:
     if not rows:
         return []
     return orjson.loads("[" + ",".join([r.body for r in rows]) + "]")
+
+
+def record_page(conn: sa.Connection, dataset_id: str, after_seq: int, limit: int) -> list[Any]:
+    """Up to `limit` current records after creation position `after_seq` (keyset paging:
+    each page is one index range, however deep)."""
+    query = (
+        sa.select(*RECORD_COLUMNS, dataset_records.c.seq)
+        .where(
+            dataset_records.c.dataset_id == dataset_id,
+            valid_at(None),
+            dataset_records.c.seq > after_seq,
+        )
+        .order_by(dataset_records.c.seq)
+        .limit(limit)
+    )
+    return conn.execute(query).all()

@@ -1,0 +1,49 @@
+"""The FastAPI application: MLflow's routes, evalledger's own API, one error format."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from evalledger import __version__
+from evalledger.server import errors, mlflow_datasets, mlflow_experiments
+from evalledger.server.config import MLFLOW_API_VERSION, ServerConfig
+from evalledger.server.edge import EdgeMiddleware
+from evalledger.stores import open_store
+
+_ROUTERS = (mlflow_experiments.router, mlflow_datasets.router)
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """A server for the ledger at `config.uri` (opened, and upgraded when behind, now)."""
+    open_store(config.uri, "evalledger-server")
+    app = FastAPI(
+        title="evalledger",
+        version=__version__,
+        description="MLflow's tracking REST API (experiments, evaluation datasets, traces) "
+        "on an event-sourced ledger, and evalledger's own history API.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.config = config
+    errors.install(app)
+    for router in _ROUTERS:
+        app.include_router(router)
+
+    @app.get("/version", response_class=PlainTextResponse, tags=["server"])
+    def version() -> str:
+        """The MLflow API version served (the MLflow client sends spans by OTLP from 3.4)."""
+        return MLFLOW_API_VERSION
+
+    @app.get("/health", response_class=PlainTextResponse, tags=["server"])
+    def health() -> str:
+        return "OK"
+
+    app.add_middleware(EdgeMiddleware, max_body_bytes=config.max_body_bytes)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory each worker process calls (`--workers N`): settings from the environment."""
+    return create_app(ServerConfig.from_env())
