@@ -248,12 +248,12 @@ def _record_json(dataset_id: str, row: Any, body: dict[str, Any]) -> dict[str, A
 
 def _after_seq(token: str | None) -> int:
     if not token:
-        return 0
+        return -1
     try:
         after = orjson.loads(base64.urlsafe_b64decode(token.encode()))["after_seq"]
     except Exception:
         after = None
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+    if not isinstance(after, int) or isinstance(after, bool) or after < -1:
         raise InvalidParameter(f"page_token {token!r} is not a token this listing returned")
     return after
 
