@@ -29,9 +29,11 @@ def mlflow_at(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server_url)
     # a new process has no active experiment: do not inherit the previous test's
     monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
     mlflow.set_tracking_uri(server_url)
     mlflow.tracing.reset()
     yield server_url
     mlflow.flush_trace_async_logging()
     mlflow.tracing.reset()
     mlflow.set_tracking_uri(None)
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # set_experiment writes it
