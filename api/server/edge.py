@@ -1,7 +1,8 @@
 """The edge of every request: a request id, one log line, and the body size limit.
 
 A pure ASGI middleware, so a body over the limit is refused (413) as soon as its
-Content-Length is seen or its bytes pass the limit, before a route reads it. Log lines
+Content-Length is seen or its bytes pass the limit, before a route sees any of it (the
+body is read here, bounded, and handed on). Log lines
 never carry headers or bodies, so no credential reaches a log.
 """
 
@@ -22,15 +23,43 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 Scope = dict[str, Any]
 
 
-class TooLarge(Exception):
-    pass
-
-
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value
     return None
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it passes `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A receive() that hands the app the body already read, then waits as the server's."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 class EdgeMiddleware:
@@ -63,21 +92,11 @@ class EdgeMiddleware:
         if length is not None and length.isdigit() and int(length) > limit:
             await self._too_large(send_with_id, limit)
         else:
-            received = 0
-
-            async def counted() -> dict[str, Any]:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > limit:
-                        raise TooLarge
-                return message
-
-            try:
-                await self.app(scope, counted, send_with_id)
-            except TooLarge:
+            body = await _read_body(receive, limit)
+            if body is None:
                 await self._too_large(send_with_id, limit)
+            else:
+                await self.app(scope, _replay(body, receive), send_with_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info(
             "%s %s %s %.1fms user=%s request_id=%s",
