@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import mlflow
 import pytest
-
 from server_helpers import evalledger_server
 
 # MLflow's client must not phone home, nor create files in the working directory.

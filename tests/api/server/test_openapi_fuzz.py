@@ -39,6 +39,7 @@ def test_generated_requests_never_get_a_server_error(db_url: str, tmp_path: Path
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,  # its report directory goes there, not into the repository
         )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert " passed" in run.stdout

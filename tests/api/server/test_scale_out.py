@@ -8,11 +8,11 @@ from pathlib import Path
 
 import orjson
 import requests
+from processes import server_process
 
 from evalledger import Client
 from evalledger.ledger import verify_chain
 from evalledger.projections.rebuild import check_projections
-from processes import server_process
 
 V3 = "/api/3.0/mlflow/datasets"
 WRITERS = 6
