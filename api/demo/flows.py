@@ -207,6 +207,14 @@ def step_traces(state: DemoState) -> None:
     run_trace_demo(state.client)
 
 
+def step_server(state: DemoState) -> None:
+    heading("next: serve this ledger to the unchanged MLflow client")
+    uri = state.client.tracking_uri
+    say(f"  evalledger --uri {uri} server        # http://127.0.0.1:5000")
+    say("  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000   # then run MLflow code as it is")
+    say("  open http://127.0.0.1:5000/docs in a browser: every route, MLflow's and evalledger's")
+
+
 def step_done(state: DemoState) -> None:
     ds = state.ds
     say()
@@ -227,6 +235,7 @@ STEPS: list[Step] = [
     step_preview,
     step_history,
     step_traces,
+    step_server,
     step_done,
 ]
 
