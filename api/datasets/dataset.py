@@ -25,10 +25,12 @@ from evalledger.datasets.records import (
     normalize_records,
     profile_json,
     schema_of,
+    schema_of_bodies,
 )
 from evalledger.ledger import InvalidParameter, ReadOnlySnapshot, ResourceNotFound
 from evalledger.ledger.memory import gc_paused
 from evalledger.projections.records import source_id_of
+from evalledger.projections.schema import dataset_records
 from evalledger.session import Session
 from evalledger.validation import check_tags, to_ms
 
@@ -149,7 +151,14 @@ class EvaluationDataset:
     def schema(self) -> str:
         """JSON: the field types of inputs, outputs and expectations over all records."""
         if self._schema is None:
-            self._schema = schema_of(self.records)
+            if self._records is not None:
+                self._schema = schema_of(self._records)
+            else:  # the bodies alone: no record objects are built
+                with self._session.connect() as conn:
+                    rows = reads.record_rows(
+                        conn, self.dataset_id, self._record_version(), (dataset_records.c.body,)
+                    )
+                self._schema = schema_of_bodies(reads.decode_bodies(rows))
         return self._schema
 
     @property

@@ -648,15 +648,23 @@ def _note(types: dict[str, str], key: str, value: Any) -> None:
 def schema_of(records: Iterable[Any]) -> str:
     """compute_schema for records already in creation order (anything with ``inputs``,
     ``outputs`` and ``expectations``: RecordState or DatasetRecord)."""
+    return _schema((r.inputs, r.outputs, r.expectations) for r in records)
+
+
+def schema_of_bodies(bodies: Iterable[dict[str, Any]]) -> str:
+    """schema_of for stored record bodies (dicts), without building record objects."""
+    return _schema((b["inputs"], b["outputs"], b["expectations"]) for b in bodies)
+
+
+def _schema(triples: Iterable[tuple[dict[str, Any], Any, dict[str, Any]]]) -> str:
     inputs: dict[str, str] = {}
     outputs: dict[str, str] = {}
     expectations: dict[str, str] = {}
-    for state in records:
-        for key, value in state.inputs.items():
+    for record_inputs, out, record_expectations in triples:
+        for key, value in record_inputs.items():
             _note(inputs, key, value)
-        for key, value in state.expectations.items():
+        for key, value in record_expectations.items():
             _note(expectations, key, value)
-        out = state.outputs
         if type(out) is dict:
             for key, value in out.items():
                 _note(outputs, key, value)
