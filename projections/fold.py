@@ -16,6 +16,7 @@ from evalledger.projections import event_types
 from evalledger.projections.datasets_fold import CurrentRows, DatasetProjector
 from evalledger.projections.schema import dataset_label_moves, experiments
 from evalledger.projections.traces_fold import TraceProjector
+from evalledger.projections.users_fold import UserProjector
 
 #: Rebuild flushes its buffer once this many rows are waiting.
 FLUSH_ROWS = 20_000
@@ -40,6 +41,7 @@ class Projector:
         self.conn = conn
         self.datasets = DatasetProjector(conn, current_rows)
         self.traces = TraceProjector(conn)
+        self.users = UserProjector(conn)
         self._experiments: list[dict[str, Any]] = []
         self._labels: list[dict[str, Any]] = []
 
@@ -59,6 +61,9 @@ class Projector:
         elif first.stream_type == event_types.TRACE_STREAM:
             for event in group:
                 self.traces.apply(event)
+        elif first.stream_type == event_types.USER_STREAM:
+            for event in group:
+                self.users.apply(event)
         elif first.event_type == event_types.EXPERIMENT_CREATED:
             p = first.payload
             self._experiments.append(

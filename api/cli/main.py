@@ -29,6 +29,7 @@ from evalledger.cli import edits, targets
 from evalledger.cli import history as cli_history
 from evalledger.cli import traces as cli_traces
 from evalledger.cli import server as cli_server
+from evalledger.cli import users as cli_users
 from evalledger.cli.arguments import (
     add_json_option,
     add_name_argument,
@@ -468,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     edits.register(commands, common)
     cli_traces.register(commands, common)
     cli_server.register(commands, common)
+    cli_users.register(commands, common)
     commands.add_parser("demo", help="run the seed flows end to end", parents=common).set_defaults(
         handler=_demo
     )
