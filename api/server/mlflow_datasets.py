@@ -306,6 +306,7 @@ def add_experiments(dataset_id: str, body: ExperimentIds, ctx: Ctx) -> Response:
 @router.post(V3 + "/{dataset_id}/remove-experiments", response_model=DatasetResponse)
 def remove_experiments(dataset_id: str, body: ExperimentIds, ctx: Ctx) -> Response:
     _live(ctx, dataset_id, "edit", "Evaluation dataset with id '{}' not found")
+    ctx.require_experiments("edit", body.experiment_ids)
     client = ctx.client()
     client.remove_dataset_from_experiments(dataset_id, body.experiment_ids)
     return ok({"dataset": dataset_json(client.get_dataset(dataset_id=dataset_id))})
