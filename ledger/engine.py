@@ -141,11 +141,27 @@ def _means_unusable(error: Exception, original: BaseException) -> bool:
     return True
 
 
+def _means_bad_value(error: Exception | None, original: BaseException) -> bool:
+    """A value the database cannot store or compare: text with NUL (PostgreSQL), a lone
+    surrogate (no encoding has it), a number out of range. Such a value came from the
+    caller, so it is an invalid parameter, not a failure of the database."""
+    return isinstance(error, sa.exc.DataError) or isinstance(
+        original, UnicodeEncodeError | OverflowError
+    )
+
+
 def _wrap_driver_errors(engine: sa.Engine, url: sa.URL) -> None:
     shown = url.render_as_string(hide_password=True)
 
     @event.listens_for(engine, "handle_error")
     def _as_ledger_error(context: Any) -> None:
+        original = context.original_exception
+        if _means_bad_value(context.sqlalchemy_exception, original):
+            lines = str(original).strip().splitlines()
+            reason = lines[0].strip() if lines else type(original).__name__
+            raise InvalidParameter(f"a value cannot be used by the database: {reason}") from (
+                original
+            )
         if _means_unusable(context.sqlalchemy_exception, context.original_exception):
             original = context.original_exception
             lines = str(original).strip().splitlines()

@@ -111,17 +111,23 @@ def decode_bodies(rows: list[Any]) -> list[dict[str, Any]]:
     return orjson.loads("[" + ",".join([r.body for r in rows]) + "]")
 
 
+def current_order(conn: sa.Connection) -> tuple[sa.ColumnElement[Any], ...]:
+    """The order of current records (`valid_to IS NULL`) that each backend reads straight
+    off the (dataset, valid_to, seq) index. PostgreSQL does not see `IS NULL` as fixing
+    valid_to, so ordered by seq alone it would sort every remaining record for each page;
+    MariaDB, ordered by (valid_to, seq), leaves the index and sorts."""
+    c = dataset_records.c
+    return (c.valid_to, c.seq) if conn.dialect.name == "postgresql" else (c.seq,)
+
+
 def record_page(conn: sa.Connection, dataset_id: str, after_seq: int, limit: int) -> list[Any]:
     """Up to `limit` current records after creation position `after_seq` (keyset paging:
     each page is one index range, however deep)."""
+    c = dataset_records.c
     query = (
-        sa.select(*RECORD_COLUMNS, dataset_records.c.seq)
-        .where(
-            dataset_records.c.dataset_id == dataset_id,
-            valid_at(None),
-            dataset_records.c.seq > after_seq,
-        )
-        .order_by(dataset_records.c.seq)
+        sa.select(*RECORD_COLUMNS, c.seq)
+        .where(c.dataset_id == dataset_id, c.valid_to.is_(None), c.seq > after_seq)
+        .order_by(*current_order(conn))
         .limit(limit)
     )
     return conn.execute(query).all()

@@ -358,6 +358,12 @@ def parse_filter(text: str | None) -> Expr | None:
         raise InvalidParameter(f"filter_string must be a str, not {type(text).__name__}")
     if not text.strip():
         return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidParameter(
+            f"filter_string has a lone surrogate (not text) at position {exc.start}"
+        ) from None
     return _Parser(text).parse()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import socket
@@ -10,12 +11,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from evalledger import Client, errors
 from evalledger.cli.main import main
+from evalledger.errors import InvalidParameter, ResourceNotFound
 
 MLFLOW_TABLES = (
     "CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name VARCHAR(256))",
@@ -182,3 +185,26 @@ def test_a_real_mlflow_database_is_refused_and_left_as_it_was(
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == journal
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c, d: c.search_datasets(filter_string="name = 'a\x00b'"),
+        lambda c, d: c.search_datasets(experiment_ids=["1\x00"]),
+        lambda c, d: c.search_traces(filter_string="tags.a = 'x\x00'"),
+        lambda c, d: c.search_datasets(filter_string="name = '\ud800'"),
+        lambda c, d: d.label_version("a\ud800"),
+        lambda c, d: c.get_dataset(dataset_id=d.dataset_id, as_of=10**30),
+        lambda c, d: c.get_experiment("1\x00"),
+        lambda c, d: c.get_experiment_by_name("a\x00") or c.get_dataset(name="d\x00"),
+        lambda c, d: c.get_dataset(dataset_id="d-\x00"),
+    ],
+)
+def test_values_a_database_cannot_use_are_errors_of_ours(client: Client, call: Any) -> None:
+    """NUL in text (PostgreSQL), lone surrogates, numbers out of range: an InvalidParameter
+    (or not found), never a driver's error."""
+    dataset = client.create_dataset("d")
+    with contextlib.suppress(InvalidParameter, ResourceNotFound):
+        call(client, dataset)
+    assert client.get_dataset(dataset_id=dataset.dataset_id).version == 0
