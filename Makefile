@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 # Test on all three backends unless told otherwise; unreachable servers fail the run.
 export EVALLEDGER_TEST_BACKENDS ?= sqlite,postgresql,mariadb
 PYTEST_WORKERS ?= 2
+# `make bench` compares evalledger's server with MLflow's own, installed in its own virtualenv.
+MLFLOW_SERVER_VENV := .venv-mlflow-server
+MLFLOW_SERVER_VERSION := 3.17.2
+MLFLOW_SERVER_STAMP := $(MLFLOW_SERVER_VENV)/.installed-$(MLFLOW_SERVER_VERSION)
 
 .PHONY: install demo test bench lint format clean
 
@@ -23,8 +27,14 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider
 
-bench: install
-	$(BIN)/python -m bench $(BENCH_ARGS)
+bench: install $(MLFLOW_SERVER_STAMP)
+	EVALLEDGER_BENCH_MLFLOW=$(CURDIR)/$(MLFLOW_SERVER_VENV)/bin/mlflow $(BIN)/python -m bench $(BENCH_ARGS)
+
+$(MLFLOW_SERVER_STAMP):
+	$(PYTHON) -m venv $(MLFLOW_SERVER_VENV)
+	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet 'mlflow==$(MLFLOW_SERVER_VERSION)'
+	touch $@
 
 # import-linter reads packages from disk, so it gets the layout the wheel installs.
 LINT_TREE := build/lint
@@ -41,4 +51,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis build
+	rm -rf $(VENV) $(MLFLOW_SERVER_VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis build

@@ -6,7 +6,7 @@ import argparse
 import platform
 import sys
 
-from . import dataset_bench, history_bench, ledger_bench, trace_bench
+from . import dataset_bench, history_bench, ledger_bench, server_bench, trace_bench
 from .harness import Report
 
 SUITES = {
@@ -14,6 +14,7 @@ SUITES = {
     "datasets": dataset_bench.run,
     "history": history_bench.run,
     "traces": trace_bench.run,
+    "server": server_bench.run,
 }
 #: Suites that take minutes: run only when named with --only.
 LARGE = {"million": dataset_bench.run_million}
