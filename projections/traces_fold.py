@@ -3,6 +3,8 @@
 A trace's stream starts with TraceLogged, whose payload is ``{"trace": <MLflow 3 trace
 dict>}`` (``Trace.to_json()``'s shape). The index row keeps the columns search filters and
 orders on and the position of that event: the trace body itself stays in the ledger only.
+Spans that reach the server after their trace was logged come as TraceSpansAdded, whose
+payload holds the whole merged body: the index row then points at that event instead.
 
 The projector buffers its writes like the dataset projector: a live commit flushes once at
 its end, and rebuild flushes every few thousand events, so an import of thousands of traces
@@ -106,6 +108,21 @@ def assessment_kind(assessment: dict[str, Any]) -> str:
 # -- the projector ---------------------------------------------------------------------
 
 
+_BODY_COLUMNS = ("name", "status", "timestamp_ms", "execution_time_ms", "position")
+
+
+def _body_columns(trace: dict[str, Any], position: int) -> dict[str, Any]:
+    """The index columns a trace body decides, and the position of the event holding it."""
+    info = trace["info"]
+    return {
+        "name": trace_name(trace)[:500],
+        "status": str(info.get("state") or "STATE_UNSPECIFIED"),
+        "timestamp_ms": time_ms(info.get("request_time")) or 0,
+        "execution_time_ms": duration_ms(info),
+        "position": position,
+    }
+
+
 def _text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -117,6 +134,10 @@ class TraceProjector:
         self.conn = conn
         self._traces: list[dict[str, Any]] = []
         self._new: set[str] = set()
+        #: Index rows waiting for insert, by trace id (late spans update them in place).
+        self._pending: dict[str, dict[str, Any]] = {}
+        #: Index rows already stored that late spans move to a newer body.
+        self._updates: dict[str, dict[str, Any]] = {}
         self._tags: dict[tuple[str, str], str | None] = {}
         self._metadata: list[dict[str, Any]] = []
         self._assessments: list[dict[str, Any]] = []
@@ -126,6 +147,7 @@ class TraceProjector:
     def pending_rows(self) -> int:
         return (
             len(self._traces)
+            + len(self._updates)
             + len(self._tags)
             + len(self._metadata)
             + len(self._assessments)
@@ -141,17 +163,13 @@ class TraceProjector:
         trace = event.payload["trace"]
         info = trace["info"]
         trace_id = event.stream_id
-        self._traces.append(
-            {
-                "trace_id": trace_id,
-                "experiment_id": experiment_id_of(info) or et.DEFAULT_EXPERIMENT_ID,
-                "name": trace_name(trace)[:500],
-                "status": str(info.get("state") or "STATE_UNSPECIFIED"),
-                "timestamp_ms": time_ms(info.get("request_time")) or 0,
-                "execution_time_ms": duration_ms(info),
-                "position": event.position,
-            }
-        )
+        row = {
+            "trace_id": trace_id,
+            "experiment_id": experiment_id_of(info) or et.DEFAULT_EXPERIMENT_ID,
+            **_body_columns(trace, event.position),
+        }
+        self._traces.append(row)
+        self._pending[trace_id] = row
         self._new.add(trace_id)
         tags = self._tags
         for key, value in (info.get("tags") or {}).items():
@@ -180,6 +198,16 @@ class TraceProjector:
             }
         )
 
+    def _spans_added(self, event: StoredEvent) -> None:
+        """Late spans: the index row points at the newer body and takes its name, state and
+        times; tags, metadata and assessments stay as they are."""
+        columns = _body_columns(event.payload["trace"], event.position)
+        pending = self._pending.get(event.stream_id)
+        if pending is not None:
+            pending.update(columns)
+        else:
+            self._updates[event.stream_id] = columns
+
     def _tag_set(self, event: StoredEvent) -> None:
         self._tags[(event.stream_id, event.payload["key"])] = event.payload["value"]
 
@@ -203,6 +231,16 @@ class TraceProjector:
         """Write everything buffered, in an order that keeps every constraint."""
         conn = self.conn
         insert_rows(conn, traces, self._traces)
+        if self._updates:
+            conn.execute(
+                traces.update()
+                .where(traces.c.trace_id == sa.bindparam("b_trace_id"))
+                .values({name: sa.bindparam(f"b_{name}") for name in _BODY_COLUMNS}),
+                [
+                    {"b_trace_id": trace_id, **{f"b_{k}": v for k, v in columns.items()}}
+                    for trace_id, columns in self._updates.items()
+                ],
+            )
         gone = [
             {"b_trace_id": trace_id, "b_key": key}
             for trace_id, key in self._tags
@@ -242,6 +280,8 @@ class TraceProjector:
             )
         self._traces, self._metadata, self._assessments, self._overrides = [], [], [], []
         self._new.clear()
+        self._pending.clear()
+        self._updates.clear()
         self._tags.clear()
 
 
@@ -250,4 +290,5 @@ _HANDLERS = {
     et.TRACE_TAG_SET: TraceProjector._tag_set,
     et.TRACE_TAG_DELETED: TraceProjector._tag_deleted,
     et.ASSESSMENT_LOGGED: TraceProjector._assessment_logged,
+    et.TRACE_SPANS_ADDED: TraceProjector._spans_added,
 }

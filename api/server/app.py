@@ -6,12 +6,27 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from evalledger import __version__
-from evalledger.server import errors, mlflow_datasets, mlflow_experiments
+from evalledger.server import (
+    errors,
+    ledger_api,
+    mlflow_datasets,
+    mlflow_experiments,
+    mlflow_traces,
+    trace_artifacts,
+    users_api,
+)
 from evalledger.server.config import MLFLOW_API_VERSION, ServerConfig
 from evalledger.server.edge import EdgeMiddleware
 from evalledger.stores import open_store
 
-_ROUTERS = (mlflow_experiments.router, mlflow_datasets.router)
+_ROUTERS = (
+    mlflow_experiments.router,
+    mlflow_datasets.router,
+    mlflow_traces.router,
+    trace_artifacts.router,
+    ledger_api.router,
+    users_api.router,
+)
 
 
 def create_app(config: ServerConfig) -> FastAPI:

@@ -14,6 +14,7 @@ from evalledger.ledger import (
 )
 from evalledger.ledger.memory import gc_paused
 from evalledger.projections.schema import trace_metadata, trace_tags, traces
+from evalledger.query import paging
 from evalledger.query.filters import (
     Comparison,
     compare_attribute,
@@ -256,6 +257,102 @@ def _check_limit(max_results: Any) -> int | None:
     return max_results
 
 
+def _order(order_by: list[str] | None) -> list[tuple[sa.Column[Any], bool]]:
+    """(column, descending) pairs of a search's order, newest first by default."""
+    order = parse_order_by(order_by, _ORDER_KEYS, [(traces.c.timestamp_ms, True)])
+    # Ties break on trace_id in the same direction, so one index scan serves the order.
+    order.append((traces.c.trace_id, order[-1][1]))
+    return order
+
+
+def search_query(
+    experiment_ids: str | list[str] | None, filter_string: str | None, order_by: list[str] | None
+) -> sa.Select[Any]:
+    """The index query (trace_id, position) of a search, in its order; InvalidParameter for
+    a filter or order_by that does not parse."""
+    condition = compile_filter(parse_filter(filter_string), _resolve)
+    order = _order(order_by)
+    query = index_query().where(condition)
+    if experiment_ids is not None:
+        wanted = check_id_list(experiment_ids, "experiment_ids")
+        query = query.where(traces.c.experiment_id.in_(wanted))
+    return query.order_by(*[c.desc() if d else c.asc() for c, d in order])
+
+
+#: The page size of search_page when none is named, and the largest it takes.
+PAGE_DEFAULT, PAGE_LIMIT = 100, 50_000
+
+
+def _beyond(
+    column: sa.Column[Any], descending: bool, value: Any, nulls_low: bool
+) -> sa.ColumnElement[bool]:
+    """Rows after `value` in this column's order, NULLs where the database sorts them
+    (`nulls_low`: NULL is below every value, as SQLite and MySQL sort it)."""
+    nulls_after = _nulls_after(column, descending, nulls_low)
+    if value is None:
+        return sa.false() if nulls_after else column.is_not(None)
+    beyond = column < value if descending else column > value
+    return sa.or_(beyond, column.is_(None)) if nulls_after else beyond
+
+
+def _nulls_after(column: sa.Column[Any], descending: bool, nulls_low: bool) -> bool:
+    """Whether this column's NULLs come after its values in this direction."""
+    return column.nullable and (nulls_low if descending else not nulls_low)
+
+
+def _after_key(
+    order: list[tuple[sa.Column[Any], bool]], key: list[Any], nulls_low: bool
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after the row whose sort key is `key`, with a bound on the leading
+    column so the database reads one index range instead of every row before the page."""
+    clauses = []
+    for i, (column, descending) in enumerate(order):
+        equal = [
+            c.is_(None) if v is None else c == v
+            for (c, _), v in zip(order[:i], key[:i], strict=True)
+        ]
+        clauses.append(sa.and_(*equal, _beyond(column, descending, key[i], nulls_low)))
+    condition = sa.or_(*clauses)
+    lead, descending = order[0]
+    if key[0] is not None and not _nulls_after(lead, descending, nulls_low):
+        condition = sa.and_(lead <= key[0] if descending else lead >= key[0], condition)
+    return condition
+
+
+def search_page(
+    session: Session,
+    experiment_ids: str | list[str] | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+    max_results: int | None = None,
+    page_token: str | None = None,
+) -> paging.PagedList:
+    """One page of the traces a search finds (a list of Trace; `.token` continues, None on
+    the last page). Keyset paging: a page starts after the last row of the one before, so
+    page 1,000 costs what page 1 costs, and traces logged meanwhile shift nothing."""
+    limit = paging.check_max_results(max_results, PAGE_DEFAULT, PAGE_LIMIT)
+    query = search_query(experiment_ids, filter_string, order_by)
+    order = _order(order_by)
+    wanted = None if experiment_ids is None else check_id_list(experiment_ids, "experiment_ids")
+    query_id = paging.fingerprint("traces", wanted, filter_string or "", order_by or [])
+    key = paging.decode_token(page_token or None, query_id)
+    if key is not None:
+        if not isinstance(key, list) or len(key) != len(order):
+            raise InvalidParameter(f"page_token {page_token!r} is not a token this search returned")
+        nulls_low = session.store.engine.dialect.name != "postgresql"
+        query = query.where(_after_key(order, key, nulls_low))
+    keys = [column.label(f"page_key_{i}") for i, (column, _) in enumerate(order)]
+    query = query.add_columns(*keys).limit(limit + 1)
+    with gc_paused(), session.connect() as conn:
+        rows = conn.execute(query).all()
+        found = hydrate(conn, rows[:limit], session.store)
+    token = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        token = paging.encode_token(query_id, [getattr(last, k.name) for k in keys])
+    return paging.PagedList(found, token)
+
+
 def search_traces(
     session: Session,
     experiment_ids: str | list[str] | None = None,
@@ -277,15 +374,7 @@ def search_traces(
     if fields and return_type == "list":
         raise InvalidParameter("extract_fields needs return_type='pandas'")
     limit = _check_limit(max_results)
-    condition = compile_filter(parse_filter(filter_string), _resolve)
-    order = parse_order_by(order_by, _ORDER_KEYS, [(traces.c.timestamp_ms, True)])
-    # Ties break on trace_id in the same direction, so one index scan serves the order.
-    order.append((traces.c.trace_id, order[-1][1]))
-    query = index_query().where(condition)
-    if experiment_ids is not None:
-        wanted = check_id_list(experiment_ids, "experiment_ids")
-        query = query.where(traces.c.experiment_id.in_(wanted))
-    query = query.order_by(*[c.desc() if d else c.asc() for c, d in order])
+    query = search_query(experiment_ids, filter_string, order_by)
     if limit is not None:
         query = query.limit(limit)
     with gc_paused(), session.connect() as conn:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from evalledger import Client
+from evalledger import Client, users
 from evalledger.ledger import NO_STREAM, EventStore, IntegrityError, upcasters
 from evalledger.projections import event_types as et
 from evalledger.projections import fold
 from evalledger.projections.datasets_fold import _HANDLERS as DATASET_HANDLERS
 from evalledger.projections.rebuild import check_projections, rebuild
 from evalledger.projections.traces_fold import _HANDLERS as TRACE_HANDLERS
+from evalledger.projections.users_fold import _HANDLERS as USER_HANDLERS
+from evalledger.server import trace_intake
 
 
 def test_each_declared_schema_version_is_the_one_new_events_get() -> None:
@@ -35,6 +37,8 @@ def test_the_fold_handles_every_declared_dataset_and_trace_event() -> None:
     assert set(et.OPERATIONS) == dataset_types
     trace_types = {t for t in et.EVENT_TYPES if t.stream_type == et.TRACE_STREAM}
     assert trace_types == set(TRACE_HANDLERS)
+    user_types = {t for t in et.EVENT_TYPES if t.stream_type == et.USER_STREAM}
+    assert user_types == set(USER_HANDLERS)
 
 
 def test_every_event_the_api_writes_has_its_declared_fields(client: Client) -> None:
@@ -53,9 +57,18 @@ def test_every_event_the_api_writes_has_its_declared_fields(client: Client) -> N
     client.set_trace_tag(trace.info.trace_id, "u", "2")
     client.delete_trace_tag(trace.info.trace_id, "u")
     client.log_expectation(trace.info.trace_id, "answer", "a")
+    root = trace.data.root_span
+    late = {**root.to_dict(), "span_id": "bGF0ZXNwYW4=", "parent_span_id": root.span_id}
+    spans = trace_intake.checked_spans(trace.info.trace_id, [late])
+    trace_intake.receive_spans(client.store, "tester", "0", {trace.info.trace_id: spans})
     client.delete_dataset(ds.dataset_id)
     client.undelete_dataset(ds.dataset_id)
     client.delete_dataset(ds.dataset_id)
+    users.add_user(client.session, "rita", "reader", "a long password")
+    users.set_role(client.session, "rita", "editor")
+    users.new_user_token(client.session, "rita")
+    users.grant(client.session, "rita", experiment, "edit")
+    users.revoke_user(client.session, "rita")
     declared = {str(t): t for t in et.EVENT_TYPES}
     seen = set()
     for event in client.store.iter_all():
