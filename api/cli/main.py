@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from evalledger import __version__
 from evalledger.cli import edits, targets
 from evalledger.cli import history as cli_history
-from evalledger.cli import traces as cli_traces
 from evalledger.cli import server as cli_server
+from evalledger.cli import traces as cli_traces
 from evalledger.cli import users as cli_users
 from evalledger.cli.arguments import (
     add_json_option,
