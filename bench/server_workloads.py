@@ -7,6 +7,7 @@ MLFLOW_TRACKING_URI. Only the measured call is timed. The last line printed is
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 
 import mlflow
 import orjson
+import requests
 from mlflow.genai import datasets as mlflow_datasets
 
 from evalledger import Client
@@ -109,6 +111,31 @@ def search(experiment_id: str, expected: str) -> dict[str, Any]:
     return {"seconds": seconds}
 
 
+def http_merge(name: str, count: str) -> dict[str, Any]:
+    """The merge's one request alone: the records body as the MLflow client sends it (with
+    its source and user tags), prepared beforehand, posted to the server. What the server
+    adds over the in-process API, without the client's own work."""
+    base = os.environ["MLFLOW_TRACKING_URI"] + "/api/3.0/mlflow/datasets"
+    batch = [
+        {**r, "source": {"source_type": "HUMAN", "source_data": {}}, "tags": {"mlflow.user": "b"}}
+        for r in records(int(count))
+    ]
+    body = orjson.dumps({"records": orjson.dumps(batch).decode()})
+    created = requests.post(base + "/create", json={"name": name}, timeout=60)
+    dataset_id = created.json()["dataset"]["dataset_id"]
+    start = time.perf_counter()
+    answer = requests.post(
+        f"{base}/{dataset_id}/records",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=600,
+    )
+    seconds = time.perf_counter() - start
+    if answer.status_code != 200 or answer.json().get("inserted_count") != int(count):
+        raise RuntimeError(f"the merge request answered {answer.status_code}: {answer.text[:200]}")
+    return {"seconds": seconds}
+
+
 def in_process_merge(uri: str, name: str, count: str) -> dict[str, Any]:
     """The same merge through evalledger's in-process API, on the ledger at `uri`."""
     batch = records(int(count))
@@ -124,6 +151,7 @@ WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "ingest": ingest,
     "search": search,
     "in_process_merge": in_process_merge,
+    "http_merge": http_merge,
 }
 
 

@@ -8,6 +8,7 @@ it from a project that has its own `api`, `ledger` and `migrations` packages.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,8 +18,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-#: One worker builds the wheel (pip writes into the checkout's build/ folder).
+#: One worker builds the wheel.
 pytestmark = pytest.mark.xdist_group("wheel")
+#: What the wheel is not built from (pip builds in a copy: never in the checkout's build/).
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv*", "build", "*.egg-info", "__pycache__", "*.db", ".hypothesis", ".schemathesis"
+)
 USER_PACKAGES = ("api", "ledger", "projections", "migrations")
 
 
@@ -38,9 +43,11 @@ def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source") / "evalledger"
+    shutil.copytree(REPO, source, ignore=NOT_SOURCE)
     _run(
         sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-        "-w", out, REPO,
+        "-w", out, source,
     )  # fmt: skip
     return next(out.glob("evalledger-*.whl"))
 
