@@ -158,7 +158,9 @@ def measure_server(
 def _merges(client: ClientRunner, workload: str, *before: object) -> float:
     """Best of the merge runs, each into a new dataset."""
     runs = range(1, DATASET_RUNS + 1)
-    return min(client.run(workload, *before, f"bench-merge-{n}", MERGED)["seconds"] for n in runs)
+    return min(
+        client.run(workload, *before, f"bench-{workload}-{n}", MERGED)["seconds"] for n in runs
+    )
 
 
 def _to_df(client: ClientRunner) -> float:
@@ -217,9 +219,7 @@ def report_figures(report: Report, ours: Figures, theirs: Figures, local: Figure
     server = ours.seconds.get(MERGE)
     if in_process is not None and request is not None:
         overhead = (request - in_process) / in_process * 100
-        report.add(
-            Result("  = server's added time", overhead, "%", OVERHEAD_TARGET_PERCENT, False)
-        )
+        report.add(Result("  = server's added time", overhead, "%", OVERHEAD_TARGET_PERCENT, False))
     if in_process is not None and server is not None:
         overhead = (server - in_process) / in_process * 100
         report.add(Result("  = with the MLflow client's own work", overhead, "%"))
