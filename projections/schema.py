@@ -262,3 +262,18 @@ trace_parts = sa.Table(
     sa.Index("ix_trace_parts_trace", "trace_id"),
     sa.Index("ix_trace_parts_received", "received_ms"),
 )
+
+#: The web UI's login sessions (`--auth`). Not a projection and not events: one row per
+#: signed-in browser, found by the sha256 of its cookie's secret (the cookie itself is
+#: never stored), with the CSRF token of its forms; expired rows go at the next sign-in.
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("user_name", exact_string(255), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_ms", Millis, nullable=False),
+    sa.Column("expires_ms", Millis, nullable=False),
+    sa.Index("ix_ui_sessions_expires", "expires_ms"),
+    sa.Index("ix_ui_sessions_user", "user_name"),
+)

@@ -212,7 +212,8 @@ def step_server(state: DemoState) -> None:
     uri = state.client.tracking_uri
     say(f"  evalledger --uri {uri} server        # http://127.0.0.1:5000")
     say("  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000   # then run MLflow code as it is")
-    say("  open http://127.0.0.1:5000/docs in a browser: every route, MLflow's and evalledger's")
+    say("  open http://127.0.0.1:5000/ in a browser: the UI (experiments, traces, datasets,")
+    say("  history, diff, restore); http://127.0.0.1:5000/docs lists every API route")
 
 
 def step_done(state: DemoState) -> None:

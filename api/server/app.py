@@ -13,6 +13,7 @@ from evalledger.server import (
     mlflow_experiments,
     mlflow_traces,
     trace_artifacts,
+    ui,
     users_api,
 )
 from evalledger.server.config import MLFLOW_API_VERSION, ServerConfig
@@ -26,6 +27,7 @@ _ROUTERS = (
     trace_artifacts.router,
     ledger_api.router,
     users_api.router,
+    ui.router,
 )
 
 
@@ -45,6 +47,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     errors.install(app)
     for router in _ROUTERS:
         app.include_router(router)
+    app.mount(ui.STATIC_URL, ui.static_files(), name="static")
 
     @app.get("/version", response_class=PlainTextResponse, tags=["server"])
     def version() -> str:

@@ -84,7 +84,9 @@ def request_context(request: Request) -> RequestContext:
     """The FastAPI dependency every route takes."""
     config: ServerConfig = request.app.state.config
     store = open_store(config.uri, ANONYMOUS)
-    principal = authenticate(request, store) if config.auth else None
+    # the web UI's login session, when its gate found one for this request (ui.sessions)
+    established = request.scope.get("state", {}).get("principal")
+    principal = (established or authenticate(request, store)) if config.auth else None
     if principal is not None:
         request.scope.setdefault("state", {})["user"] = principal.name
     return RequestContext(config, store, principal)
