@@ -6,7 +6,7 @@ import argparse
 import platform
 import sys
 
-from . import dataset_bench, history_bench, ledger_bench, server_bench, trace_bench
+from . import dataset_bench, history_bench, ledger_bench, server_bench, trace_bench, ui_bench
 from .harness import Report
 
 SUITES = {
@@ -17,7 +17,7 @@ SUITES = {
     "server": server_bench.run,
 }
 #: Suites that take minutes: run only when named with --only.
-LARGE = {"million": dataset_bench.run_million}
+LARGE = {"million": dataset_bench.run_million, "ui": ui_bench.run}
 
 
 def main() -> int:
