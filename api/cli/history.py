@@ -77,21 +77,7 @@ def history(args: argparse.Namespace) -> int:
 
 
 def _diff_json(ds: Any, d: Any) -> dict[str, Any]:
-    changed = []
-    for change in d.changed:
-        before, after = content(change.before), content(change.after)
-        changed.append(
-            {
-                "record_id": change.record_id,
-                "inputs": change.after.inputs,
-                "fields": [
-                    {"path": p, "before": value_at(before, p), "after": value_at(after, p)}
-                    for p in change.fields
-                ],
-                "before": record_json(change.before),
-                "after": record_json(change.after),
-            }
-        )
+    changed = [change.to_dict() for change in d.changed]
     return {
         "dataset_id": ds.dataset_id,
         "name": ds.name,

@@ -68,6 +68,21 @@ class RecordChange:
     after: DatasetRecord
     fields: list[str]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The change as JSON: each changed field's path with its value before and after,
+        and both records whole (what `diff --json` prints and the JSON API answers)."""
+        before, after = content(self.before), content(self.after)
+        return {
+            "record_id": self.record_id,
+            "inputs": self.after.inputs,
+            "fields": [
+                {"path": p, "before": value_at(before, p), "after": value_at(after, p)}
+                for p in self.fields
+            ],
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
+
 
 @dataclass
 class DatasetDiff:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from evalledger.datasets.dataset import EvaluationDataset
 from evalledger.datasets.entities import DatasetRecord
-from evalledger.datasets.history import DatasetDiff, changed_paths, content, value_at
+from evalledger.datasets.history import DatasetDiff, changed_paths
 
 
 def epoch_ms(moment: pd.Timestamp) -> int:
@@ -87,21 +87,7 @@ def history_json(ds: EvaluationDataset, frame: pd.DataFrame) -> dict[str, Any]:
 
 def diff_json(dataset_id: str, d: DatasetDiff, limit: int) -> dict[str, Any]:
     """Added, removed and changed records (each list cut at `limit`), changed tags."""
-    changed = []
-    for change in d.changed[:limit]:
-        before, after = content(change.before), content(change.after)
-        changed.append(
-            {
-                "record_id": change.record_id,
-                "inputs": change.after.inputs,
-                "fields": [
-                    {"path": p, "before": value_at(before, p), "after": value_at(after, p)}
-                    for p in change.fields
-                ],
-                "before": record_json(change.before),
-                "after": record_json(change.after),
-            }
-        )
+    changed = [change.to_dict() for change in d.changed[:limit]]
     return {
         "dataset_id": dataset_id,
         "from_version": d.from_version,

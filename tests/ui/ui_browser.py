@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from live_server import evalledger_server
 from playwright.sync_api import Browser, ConsoleMessage, Page
-
-from evalledger.server import ServerConfig, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,25 +35,8 @@ TIMEOUT_MS = 15_000
 def ui_server(uri: str, *, auth: bool = False) -> Iterator[str]:
     """An evalledger server on the ledger at `uri`, on a free port of 127.0.0.1, until the
     block ends; yields its base URL."""
-    app = create_app(ServerConfig(uri=uri, auth=auth))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the UI test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with evalledger_server(uri, auth=auth) as url:
+        yield url
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import mlflow
 import pytest
-from server_helpers import evalledger_server
+from live_server import evalledger_server
 
 # MLflow's client must not phone home, nor create files in the working directory.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import mlflow
 import pytest
 import requests
+from live_server import evalledger_server
 from mlflow.exceptions import MlflowException
 from mlflow.genai import datasets as mlflow_datasets
-from server_helpers import evalledger_server
 
 from evalledger import Client, users
 from evalledger.projections import event_types as et

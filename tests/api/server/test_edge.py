@@ -7,7 +7,7 @@ import logging
 
 import pytest
 import requests
-from server_helpers import evalledger_server
+from live_server import evalledger_server
 
 from evalledger import Client
 

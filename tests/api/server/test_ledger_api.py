@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
-from server_helpers import evalledger_server
+from live_server import evalledger_server
 
 from evalledger import Client, users
 from evalledger.ledger import create_engine
