@@ -10,13 +10,16 @@ from evalledger.datasets import functions as datasets
 from evalledger.datasets.dataset import EvaluationDataset
 from evalledger.datasets.search import search_datasets
 from evalledger.experiments import Experiment
-from evalledger.ledger import EventStore, InvalidParameter, normalize_url
+from evalledger.ledger import EventStore, normalize_url
+from evalledger.ledger.writer_lock import LOCK_TIMEOUT_OPTION
+from evalledger.ledger.writer_lock import lock_timeout_s as lock_timeout
 from evalledger.query.paging import PagedList
 from evalledger.session import Session
 from evalledger.stores import open_store
 from evalledger.traces import functions as traces
 from evalledger.traces.entities import Assessment, Trace
 from evalledger.tracking import default_user, get_tracking_uri
+from evalledger.validation import check_user
 
 
 class Client:
@@ -25,19 +28,25 @@ class Client:
 
     The database is opened, and upgraded when behind, on the first call that needs it;
     with `create=False` it must already hold a ledger (read-only tools: nothing is created).
-    Every event a client writes records its user.
+    Every event a client writes records its user. A write waits for the writer lock at
+    most `lock_timeout_s` (default: EVALLEDGER_LOCK_TIMEOUT_S, else 30 s), then raises
+    ConcurrencyConflict naming what holds the lock.
     """
 
     def __init__(
-        self, tracking_uri: str | None = None, user: str | None = None, *, create: bool = True
+        self,
+        tracking_uri: str | None = None,
+        user: str | None = None,
+        *,
+        create: bool = True,
+        lock_timeout_s: float | None = None,
     ) -> None:
         uri = tracking_uri if tracking_uri is not None else get_tracking_uri()
         normalize_url(uri)
-        if user is not None and (not isinstance(user, str) or not user.strip()):
-            raise InvalidParameter(f"user must be a non-empty string, got {user!r}")
         self._uri = str(uri)
-        self._user = user or default_user()
+        self._user = check_user(default_user() if user is None else user)
         self._create = create
+        self._lock_timeout_s = None if lock_timeout_s is None else lock_timeout(lock_timeout_s)
         self._session: Session | None = None
 
     @property
@@ -53,6 +62,11 @@ class Client:
         """The migrated store and the acting user (opened on first use)."""
         if self._session is None:
             store = open_store(self._uri, self._user, create=self._create)
+            if self._lock_timeout_s is not None:  # the shared engine, with this client's wait
+                engine = store.engine.execution_options(
+                    **{LOCK_TIMEOUT_OPTION: self._lock_timeout_s}
+                )
+                store = EventStore(engine, store.registry)
             self._session = Session(store, self._user)
         return self._session
 

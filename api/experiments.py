@@ -19,7 +19,7 @@ from evalledger.projections.schema import experiments
 from evalledger.projections.unit_of_work import UnitOfWork, commit
 from evalledger.query.filters import compare
 from evalledger.session import Session
-from evalledger.validation import check_name, check_tags
+from evalledger.validation import check_id, check_name, check_tags, experiment_key
 
 DEFAULT_EXPERIMENT_ID = et.DEFAULT_EXPERIMENT_ID
 
@@ -78,7 +78,9 @@ def create_experiment(session: Session, name: str, tags: dict | None = None) -> 
 def get_experiment(session: Session, experiment_id: str) -> Experiment:
     with session.connect() as conn:
         row = conn.execute(
-            sa.select(experiments).where(experiments.c.experiment_id == str(experiment_id))
+            sa.select(experiments).where(
+                experiments.c.experiment_id == experiment_key(experiment_id)
+            )
         ).first()
     if row is None:
         raise ResourceNotFound(f"experiment {experiment_id!r} does not exist")
@@ -88,7 +90,7 @@ def get_experiment(session: Session, experiment_id: str) -> Experiment:
 def get_experiment_by_name(session: Session, name: str) -> Experiment | None:
     with session.connect() as conn:
         row = conn.execute(
-            sa.select(experiments).where(compare(experiments.c.name, "=", name))
+            sa.select(experiments).where(compare(experiments.c.name, "=", check_id(name, "name")))
         ).first()
     return None if row is None else _from_row(row)
 

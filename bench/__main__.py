@@ -6,7 +6,15 @@ import argparse
 import platform
 import sys
 
-from . import dataset_bench, history_bench, ledger_bench, server_bench, trace_bench, ui_bench
+from . import (
+    dataset_bench,
+    history_bench,
+    ledger_bench,
+    memory_bench,
+    server_bench,
+    trace_bench,
+    ui_bench,
+)
 from .harness import Report
 
 SUITES = {
@@ -17,7 +25,12 @@ SUITES = {
     "server": server_bench.run,
 }
 #: Suites that take minutes: run only when named with --only.
-LARGE = {"million": dataset_bench.run_million, "ui": ui_bench.run}
+LARGE = {
+    "million": dataset_bench.run_million,
+    "ui": ui_bench.run,
+    "memory": memory_bench.run,  # peak RSS at 100,000 and 1,000,000 records
+    "memory-large": memory_bench.run_large,  # ... and at 3,000,000
+}
 
 
 def main() -> int:

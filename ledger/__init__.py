@@ -1,5 +1,15 @@
 """The event store: an append-only, hash-chained log of events in one SQL table."""
 
+from evalledger.ledger.checkpoints import (
+    Checkpoint,
+    CheckpointReport,
+    create_checkpoint,
+    load_private_key,
+    load_public_key,
+    read_checkpoints,
+    verify_checkpoints,
+    write_key_pair,
+)
 from evalledger.ledger.encoding import canonical_bytes, canonical_text, check_json
 from evalledger.ledger.engine import create_engine, normalize_url
 from evalledger.ledger.errors import (
@@ -23,6 +33,8 @@ from evalledger.ledger.verify import VerifyReport, verify_chain
 __all__ = [
     "ANY",
     "NO_STREAM",
+    "Checkpoint",
+    "CheckpointReport",
     "ConcurrencyConflict",
     "DatabaseUnavailable",
     "EventStore",
@@ -45,8 +57,14 @@ __all__ = [
     "canonical_bytes",
     "canonical_text",
     "check_json",
+    "create_checkpoint",
     "create_engine",
+    "load_private_key",
+    "load_public_key",
     "normalize_url",
+    "read_checkpoints",
     "upcasters",
     "verify_chain",
+    "verify_checkpoints",
+    "write_key_pair",
 ]

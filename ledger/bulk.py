@@ -30,9 +30,13 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
     transaction.
 
     The driver is called directly: SQLAlchemy's per-row parameter processing costs more
-    than the insert itself. SQLite and MySQL/MariaDB get one executemany (PyMySQL folds it
-    into multi-row INSERTs); PostgreSQL gets COPY, three times faster than psycopg's
-    pipelined executemany for 10,000 rows (measured).
+    than the insert itself. SQLite and MySQL/MariaDB get one executemany; PostgreSQL gets
+    COPY, three times faster than psycopg's pipelined executemany for 10,000 rows (measured).
+
+    PyMySQL folds an executemany into multi-row INSERTs of up to 1 MB, whatever the
+    server's ``max_allowed_packet``; the engine has it fold under the packet instead
+    (ledger.limits.fold_under_packet), so no statement is longer than the server takes
+    unless one row is, and rows are checked before (an event, a record, a tag value).
     """
     if not rows:
         return

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
+from evalledger.ledger import writer_lock
 from evalledger.ledger.errors import DatabaseUnavailable, InvalidParameter, LedgerError
+from evalledger.ledger.limits import fold_under_packet
 
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 WRITE_OPTION = "evalledger_write"
@@ -30,6 +32,16 @@ _DRIVERS = {
 
 def normalize_url(url: str | sa.URL) -> sa.URL:
     """Parse a tracking URI and pick our driver when the URL names none."""
+    if isinstance(url, str):
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidParameter(
+                f"tracking URI {url!r} has a lone surrogate at position {exc.start} "
+                "(not Unicode text)"
+            ) from None
+        if "\x00" in url:
+            raise InvalidParameter(f"tracking URI {url!r} cannot contain the NUL character")
     try:
         parsed = sa.make_url(url)
     except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
@@ -62,20 +74,29 @@ def create_engine(
     *,
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
     statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+    lock_timeout_s: float | None = None,
     **kwargs: Any,
 ) -> sa.Engine:
     """Create an engine for a tracking URI with the settings the ledger relies on.
 
     Connections time out instead of hanging, and a driver error that means the database
     cannot be used (unreachable, refused, timed out, bad credentials, locked) is raised as
-    one DatabaseUnavailable line rather than as the driver's exception.
+    one DatabaseUnavailable line rather than as the driver's exception. A writer waits
+    for the writer lock at most `lock_timeout_s` (default: EVALLEDGER_LOCK_TIMEOUT_S, else
+    30 s), then gets a ConcurrencyConflict naming the holder (ledger/writer_lock.py).
     """
     parsed = normalize_url(url)
     backend = parsed.get_backend_name()
+    lock_s = writer_lock.lock_timeout_s(lock_timeout_s)
+    kwargs["execution_options"] = {
+        writer_lock.LOCK_TIMEOUT_OPTION: lock_s,
+        **kwargs.get("execution_options", {}),
+    }
     if backend == "sqlite":
-        engine = _sqlite_engine(parsed, **kwargs)
+        engine = _sqlite_engine(parsed, lock_s, **kwargs)
     else:
         engine = _server_engine(parsed, backend, connect_timeout_s, statement_timeout_s, kwargs)
+        _name_connections(engine, backend)
     _wrap_driver_errors(engine, parsed)
     return engine
 
@@ -115,7 +136,28 @@ def _server_engine(
         ) from None
     if backend in ("mysql", "mariadb"):
         _mysql_statement_timeout(engine, max(1, round(statement_s)))
+        fold_under_packet(engine)
     return engine
+
+
+def _name_connections(engine: sa.Engine, backend: str) -> None:
+    """Every server connection carries "evalledger <command> pid <N>" (PostgreSQL's
+    application_name, MySQL's program_name attribute), so a writer that waits behind it
+    can name it; PostgreSQL's writer lock is taken with its own lock timeout."""
+    key = "application_name" if backend == "postgresql" else "program_name"
+
+    @event.listens_for(engine, "do_connect")
+    def _named(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params.setdefault(key, writer_lock.application_name())
+
+    if backend == "postgresql":
+
+        @event.listens_for(engine, "do_execute")
+        def _lock_statement(cursor: Any, statement: str, _params: Any, _context: Any) -> bool:
+            if not statement.startswith(writer_lock.PG_LOCK_PREFIX):
+                return False
+            writer_lock.pg_execute_lock(cursor, statement)
+            return True
 
 
 def _mysql_statement_timeout(engine: sa.Engine, seconds: int) -> None:
@@ -141,12 +183,32 @@ def _means_unusable(error: Exception, original: BaseException) -> bool:
     return True
 
 
+#: SQLite's refusals of a statement that is too big (its expression tree, its variables,
+#: a LIKE pattern): the statement's fault, not the database's.
+_SQLITE_TOO_BIG = ("too large", "too many", "too complex", "too big")
+
+
 def _means_bad_value(error: Exception | None, original: BaseException) -> bool:
     """A value the database cannot store or compare: text with NUL (PostgreSQL), a lone
-    surrogate (no encoding has it), a number out of range. Such a value came from the
-    caller, so it is an invalid parameter, not a failure of the database."""
+    surrogate (no encoding has it), a number out of range, a statement SQLite finds too
+    big. Such a value came from the caller, so it is an invalid parameter, not a failure
+    of the database."""
+    if isinstance(original, sqlite3.OperationalError):
+        return any(words in str(original) for words in _SQLITE_TOO_BIG)
     return isinstance(error, sa.exc.DataError) or isinstance(
         original, UnicodeEncodeError | OverflowError
+    )
+
+
+def _means_lock_timeout(original: BaseException) -> bool:
+    """A wait for a lock that ran out of time: SQLite's busy timeout, PostgreSQL's
+    lock_timeout (55P03), MySQL/MariaDB's lock wait timeout (1205)."""
+    if isinstance(original, sqlite3.OperationalError):
+        return str(original).startswith("database is locked")
+    if getattr(original, "sqlstate", None) == "55P03":
+        return True
+    return type(original).__module__.startswith("pymysql") and (
+        bool(original.args) and original.args[0] == 1205
     )
 
 
@@ -156,6 +218,8 @@ def _wrap_driver_errors(engine: sa.Engine, url: sa.URL) -> None:
     @event.listens_for(engine, "handle_error")
     def _as_ledger_error(context: Any) -> None:
         original = context.original_exception
+        if _means_lock_timeout(original):
+            raise writer_lock.timed_out(context.connection) from original
         if _means_bad_value(context.sqlalchemy_exception, original):
             lines = str(original).strip().splitlines()
             reason = lines[0].strip() if lines else type(original).__name__
@@ -208,9 +272,19 @@ def read_snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
 
 
-def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
+_BUSY_MS = "evalledger_busy_ms"
+
+
+def _busy_ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _sqlite_engine(url: sa.URL, lock_timeout_s: float, **kwargs: Any) -> sa.Engine:
+    """The busy timeout is the lock timeout: in WAL mode only a writer's BEGIN IMMEDIATE
+    waits for another connection."""
     memory = is_memory_sqlite(url)
-    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+    busy_ms = _busy_ms(lock_timeout_s)
+    connect_args = {"timeout": lock_timeout_s, "check_same_thread": False}
     if memory:
         kwargs.setdefault("poolclass", StaticPool)
     engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
@@ -220,7 +294,8 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
         # Take transaction control away from the driver so BEGIN is ours to issue.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        _record.info[_BUSY_MS] = busy_ms
         if not memory:
             _enable_wal(cursor)
             cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
@@ -230,6 +305,11 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         if conn.get_execution_options().get(WRITE_OPTION):
+            wanted = _busy_ms(writer_lock.connection_timeout_s(conn))
+            info = conn.connection.info
+            if info.get(_BUSY_MS) != wanted:  # a connection given its own lock timeout
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={wanted}")
+                info[_BUSY_MS] = wanted
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 
+def as_text(text: str) -> str:
+    """`text` with any lone surrogate written as its escape (``\\ud800``), so a message that
+    quotes a bad value can still be printed, logged or sent as UTF-8."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class LedgerError(Exception):
-    """Base of every error evalledger raises on purpose."""
+    """Base of every error evalledger raises on purpose. Its message is always text that
+    encodes as UTF-8 (a lone surrogate from the caller's value is shown escaped)."""
 
     error_code = "INTERNAL_ERROR"
 
     def __init__(self, message: str) -> None:
+        message = as_text(message)
         super().__init__(message)
         self.message = message
 
@@ -26,7 +40,7 @@ class InvalidParameter(LedgerError, ValueError):
     def __init__(self, message: str, *, index: int | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.index = index
-        self.field = field
+        self.field = None if field is None else as_text(field)
 
 
 class ResourceNotFound(LedgerError, LookupError):

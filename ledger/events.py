@@ -17,7 +17,9 @@ class NewEvent:
     """An event to append. Without an event_id the ledger assigns a fresh UUID.
 
     `checked` says the caller already proved the payload is plain JSON (no NaN, infinity or
-    foreign objects), so the ledger skips its own walk of it.
+    foreign objects), so the ledger skips its own walk of it. `encoded` is the payload's
+    canonical JSON when the caller already made it (it measured the event's size so), which
+    the ledger then stores as given instead of encoding the payload again.
     """
 
     event_type: str
@@ -25,6 +27,7 @@ class NewEvent:
     event_id: str | None = None
     schema_version: int | None = None
     checked: bool = False
+    encoded: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from evalledger.ledger.limits import MAX_STREAM_ID_CHARS
+
 metadata = sa.MetaData()
 
 #: JSON kept as the exact canonical text that was hashed (LONGTEXT on MySQL/MariaDB).
@@ -30,7 +32,7 @@ events = sa.Table(
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("event_id", exact_string(36), nullable=False),
     sa.Column("stream_type", sa.String(64), nullable=False),
-    sa.Column("stream_id", exact_string(191), nullable=False),
+    sa.Column("stream_id", exact_string(MAX_STREAM_ID_CHARS), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("event_type", sa.String(128), nullable=False),
     sa.Column("schema_version", sa.Integer, nullable=False),
@@ -52,4 +54,24 @@ ledger_head = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("recorded_at", sa.BigInteger, nullable=False),
+)
+
+#: Always empty. Its foreign keys make MariaDB/MySQL refuse TRUNCATE TABLE (no trigger
+#: fires on it) and DROP TABLE of events and ledger_head; PostgreSQL refuses DROP TABLE too.
+append_only_guard = sa.Table(
+    "append_only_guard",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column(
+        "event_position",
+        sa.BigInteger,
+        sa.ForeignKey("events.position", name="fk_append_only_guard_events"),
+        nullable=True,
+    ),
+    sa.Column(
+        "head_id",
+        sa.Integer,
+        sa.ForeignKey("ledger_head.id", name="fk_append_only_guard_head"),
+        nullable=True,
+    ),
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -11,16 +12,21 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from evalledger.ledger import writer_lock
 from evalledger.ledger.bulk import IN_LIST_CHUNK, insert_rows
-from evalledger.ledger.encoding import canonical_text, loads
+from evalledger.ledger.encoding import canonical_bytes, canonical_text, loads
 from evalledger.ledger.engine import WRITE_OPTION, read_snapshot
 from evalledger.ledger.errors import ConcurrencyConflict, InvalidParameter, LedgerError
 from evalledger.ledger.events import ANY, NO_STREAM, ExpectedVersion, NewEvent, StoredEvent
 from evalledger.ledger.hashing import event_hash
 from evalledger.ledger.identity import now_ms
 from evalledger.ledger.ids import uuid7_strings
+from evalledger.ledger.limits import PAYLOAD_NESTING, BackendLimits, backend_limits
+from evalledger.ledger.pages import PageSizer
 from evalledger.ledger.schema import events, ledger_head
 from evalledger.ledger.upcasting import UpcasterRegistry, upcasters
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +56,21 @@ def _row_to_event(row: Any, registry: UpcasterRegistry) -> StoredEvent:
     )
 
 
-def _encode_payload(event: NewEvent, where: str) -> str:
-    if event.checked:
-        return orjson.dumps(event.payload, option=orjson.OPT_SORT_KEYS).decode()
-    return canonical_text(event.payload, where)
+def _encode_payload(event: NewEvent, where: str, limits: BackendLimits) -> str:
+    """The payload's canonical JSON; InvalidParameter when it is more than one event of
+    this database takes (checked before anything is sent)."""
+    if event.encoded is not None:
+        data = event.encoded
+    elif event.checked:
+        data = orjson.dumps(event.payload, option=orjson.OPT_SORT_KEYS)
+    else:
+        data = canonical_bytes(event.payload, where, PAYLOAD_NESTING)
+    if not limits.fits(data, limits.max_event_bytes):
+        raise InvalidParameter(
+            f"{where} is {limits.sent_bytes(data):,} bytes as sent to the database, more than "
+            f"one event takes: {limits.describe()}, which leaves {limits.max_event_bytes:,}"
+        )
+    return data.decode()
 
 
 def _expected_matches(expected: ExpectedVersion, current: int | None) -> bool:
@@ -108,6 +125,14 @@ class WriteTransaction:
         """The time (ms) every event of this commit carries."""
         return self._recorded_at
 
+    @property
+    def limits(self) -> BackendLimits:
+        """What this database takes (read once per engine)."""
+        return backend_limits(self.conn)
+
+    def _encode(self, event: NewEvent, where: str) -> str:
+        return _encode_payload(event, where, self.limits)
+
     def stream_version(self, stream_id: str) -> int | None:
         """The stream's last version as this transaction sees it, None if it has no events."""
         if stream_id not in self._versions:
@@ -135,7 +160,7 @@ class WriteTransaction:
         event_meta = {**self._metadata, **(metadata or {}), "time_ms": self._recorded_at}
         meta_text = canonical_text(event_meta, "metadata")
         encoded = [
-            (e, _encode_payload(e, f"event {i} ({e.event_type}) payload"))
+            (e, self._encode(e, f"{stream_id} event {i} ({e.event_type}) payload"))
             for i, e in enumerate(new_events)
         ]
         if given_ids:
@@ -193,7 +218,7 @@ class WriteTransaction:
                     f"stream {stream_id!r} is at version {shown}, expected {expected}"
                 )
             encoded = [
-                (e, _encode_payload(e, f"{stream_id} event {i} ({e.event_type}) payload"))
+                (e, self._encode(e, f"{stream_id} event {i} ({e.event_type}) payload"))
                 for i, e in enumerate(new_events)
             ]
             chained = self._chain(stream_id, stream_type, encoded, current, meta_text)
@@ -324,6 +349,10 @@ class EventStore:
     def __init__(self, engine: sa.Engine, registry: UpcasterRegistry = upcasters) -> None:
         self.engine = engine
         self.registry = registry
+        #: Called with the new head after each commit that appended events (the server's
+        #: checkpointer counts commits this way). A listener's error is logged, never raised:
+        #: the commit it hears about has already happened.
+        self.commit_listeners: list[Callable[[Head], None]] = []
 
     @contextmanager
     def transaction(
@@ -335,12 +364,21 @@ class EventStore:
         """
         with self.engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                head = _lock_head(conn)
+            with writer_lock.write_transaction(conn) as locked:
+                head = _head_of(locked)
                 tx = WriteTransaction(conn, head, self.registry, user, metadata)
                 yield tx
-                if tx.appended:
+                if tx.head.position != head.position:  # appended (the fold may drain appended)
                     tx.write_head()
+        if tx.head.position != head.position:
+            self._committed(tx.head)
+
+    def _committed(self, head: Head) -> None:
+        for listener in list(self.commit_listeners):
+            try:
+                listener(head)
+            except Exception:
+                _log.exception("a commit listener failed after commit %s", head.position)
 
     def append(
         self,
@@ -402,50 +440,58 @@ class EventStore:
         """Every event after a position, page by page; optionally only those up to a time
         or up to a position (inclusive).
 
+        Pages hold at most `page_size` events and about PAGE_BYTES of payload, and each
+        event is decoded only when it is reached, so a walk of any ledger holds one page.
         With `conn`, pages are read on that connection (inside its transaction).
         """
+        sizer = PageSizer(page_size)
         while True:
+            asked = sizer.rows
             query = (
                 sa.select(events)
                 .where(events.c.position > after_position)
                 .order_by(events.c.position)
-                .limit(page_size)
+                .limit(asked)
             )
             if up_to_position is not None:
                 query = query.where(events.c.position <= up_to_position)
             if until_time_ms is not None:
                 query = query.where(events.c.recorded_at <= until_time_ms)
-            page = self._fetch(query, conn)
-            yield from page
-            if len(page) < page_size:
+            rows = self._rows(query, conn)
+            if not rows:
                 return
-            after_position = page[-1].position
+            sizer.saw(len(rows), sum(len(row.payload) for row in rows))
+            after_position = rows[-1].position
+            registry = self.registry
+            for i in range(len(rows)):
+                row, rows[i] = rows[i], None  # let each row go once decoded
+                yield _row_to_event(row, registry)
+            if len(rows) < asked:
+                return
 
     def read_until(self, time_ms: int) -> Iterator[StoredEvent]:
         """Every event recorded at or before a time (ms), in position order."""
         return self.iter_all(until_time_ms=time_ms)
 
     def _fetch(self, query: sa.Select[Any], conn: sa.Connection | None = None) -> list[StoredEvent]:
+        return [_row_to_event(row, self.registry) for row in self._rows(query, conn)]
+
+    def _rows(self, query: sa.Select[Any], conn: sa.Connection | None) -> list[Any]:
         if conn is not None:
-            rows = conn.execute(query).all()
-        else:
-            with self.engine.connect() as own:
-                rows = own.execute(query).all()
-        return [_row_to_event(row, self.registry) for row in rows]
+            return list(conn.execute(query).all())
+        with self.engine.connect() as own:
+            return list(own.execute(query).all())
 
 
-def _read_head(conn: sa.Connection, *, for_update: bool = False) -> Head:
+def _read_head(conn: sa.Connection) -> Head:
     query = sa.select(ledger_head.c.position, ledger_head.c.hash, ledger_head.c.recorded_at).where(
         ledger_head.c.id == 1
     )
-    if for_update and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    return _head_of(conn.execute(query).first())
+
+
+def _head_of(row: Any) -> Head:
+    """The head from the row the writer locked (see writer_lock.write_transaction)."""
     if row is None:
         raise LedgerError("the ledger head row is missing: run `evalledger db upgrade`")
     return Head(row.position, row.hash, row.recorded_at)
-
-
-def _lock_head(conn: sa.Connection) -> Head:
-    """Lock the head row (SQLite already holds its write lock from BEGIN IMMEDIATE)."""
-    return _read_head(conn, for_update=True)

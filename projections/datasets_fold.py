@@ -9,6 +9,7 @@ replay cost a handful of statements per flush instead of several per commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,16 @@ RowKey = tuple[str, str]
 CurrentRows = dict[RowKey, tuple[str, str]]
 
 
+@dataclass(slots=True)
+class _OpenCommit:
+    """The dataset version being applied: its state, first and last event so far, counts."""
+
+    state: DatasetState
+    first: StoredEvent
+    last: StoredEvent
+    counts: Counts = field(default_factory=lambda: {"added": 0, "updated": 0, "deleted": 0})
+
+
 class DatasetProjector:
     """Applies dataset commits to the dataset tables through a write buffer."""
 
@@ -53,10 +64,15 @@ class DatasetProjector:
         self._closed: set[RowKey] = set()
         self._closes: dict[tuple[str, int], list[str]] = {}
         self._versions: list[dict[str, Any]] = []
+        self._commit: _OpenCommit | None = None
 
     @property
     def pending_rows(self) -> int:
         return len(self._new_rows) + len(self._closed) + len(self._versions)
+
+    def know(self, rows: CurrentRows) -> None:
+        """Current record rows the writer read (after the fold began), to use as known."""
+        self._known = rows
 
     # -- state -------------------------------------------------------------------------
     def _state(self, dataset_id: str) -> DatasetState:
@@ -73,25 +89,46 @@ class DatasetProjector:
 
     def apply_commit(self, events: Sequence[StoredEvent]) -> None:
         """Apply the events of one dataset version (one commit on one dataset)."""
-        first, last = events[0], events[-1]
-        version = first.payload["dataset_version"]
+        self.begin_commit(events[0])
+        for event in events:
+            self.apply_event(event)
+        self.end_commit()
+
+    def begin_commit(self, first: StoredEvent) -> None:
+        """Open the commit that `first` starts (one dataset version); its events follow
+        through apply_event, and end_commit closes it. A flush may come in between: a
+        commit of a million records need not be held whole."""
         if first.event_type == et.DATASET_CREATED:
             state = self._create(first)
         else:
             state = self._state(first.stream_id)
-        counts: Counts = {"added": 0, "updated": 0, "deleted": 0}
-        for event in events:
-            handler = _HANDLERS.get(event.event_type)
-            if handler is not None:
-                handler(self, state, event, counts)
-        state.version = version
+        self._commit = _OpenCommit(state, first, first)
+        self._touched.add(state.dataset_id)
+
+    def apply_event(self, event: StoredEvent) -> None:
+        """Apply one event of the open commit."""
+        commit = self._commit
+        assert commit is not None, "apply_event needs begin_commit first"
+        handler = _HANDLERS.get(event.event_type)
+        if handler is not None:
+            handler(self, commit.state, event, commit.counts)
+        commit.last = event
+
+    def end_commit(self) -> None:
+        """Close the open commit: the dataset row moves to its version, and the version
+        row is written with the next flush."""
+        commit, self._commit = self._commit, None
+        if commit is None:
+            return
+        state, first, last, counts = commit.state, commit.first, commit.last, commit.counts
+        state.version = first.payload["dataset_version"]
         state.last_update_time = last.recorded_at
         state.last_updated_by = last.metadata.get("user", "")
         self._touched.add(state.dataset_id)
         self._versions.append(
             {
                 "dataset_id": state.dataset_id,
-                "version": version,
+                "version": state.version,
                 "operation": first.payload.get("operation") or et.OPERATIONS[first.event_type],
                 "user": first.metadata.get("user", ""),
                 "timestamp": first.recorded_at,

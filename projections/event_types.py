@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalledger.ledger import NewEvent
+from evalledger.ledger import NewEvent, checkpoints
 
 #: Experiment "0", named "Default", always exists; traces and datasets without one go there.
 DEFAULT_EXPERIMENT_ID = "0"
@@ -22,6 +22,9 @@ TRACE_STREAM = "trace"
 #: One stream per server user (stream id ``user-<name>``): who added, changed or revoked
 #: them, and every grant, is part of the audit trail (API.md §10).
 USER_STREAM = "user"
+#: The ledger's own stream (stream id ``ledger-checkpoints``): signed checkpoints (API.md
+#: §12). No projection folds it; rebuild and the projection check pass over it.
+LEDGER_STREAM = checkpoints.STREAM_TYPE
 
 
 class EventType(str):
@@ -47,14 +50,23 @@ class EventType(str):
         self.schema_version = schema_version
         return self
 
-    def new(self, payload: dict[str, Any], *, checked: bool = False) -> NewEvent:
-        """An event of this type; the payload must have exactly the declared fields."""
+    def new(
+        self, payload: dict[str, Any], *, checked: bool = False, encoded: bytes | None = None
+    ) -> NewEvent:
+        """An event of this type; the payload must have exactly the declared fields.
+        `encoded` is its canonical JSON, when the caller made it (see NewEvent)."""
         keys = payload.keys()
         if not self.fields <= keys or not keys <= self.fields | self.optional:
             missing = sorted(self.fields - keys)
             unknown = sorted(keys - self.fields - self.optional)
             raise TypeError(f"{self} payload: missing {missing}, unknown {unknown}")
-        return NewEvent(str(self), payload, schema_version=self.schema_version, checked=checked)
+        return NewEvent(
+            str(self),
+            payload,
+            schema_version=self.schema_version,
+            checked=checked or encoded is not None,
+            encoded=encoded,
+        )
 
 
 EXPERIMENT_CREATED = EventType(
@@ -124,6 +136,14 @@ PERMISSION_GRANTED = EventType(
     "PermissionGranted", USER_STREAM, ("name", "experiment_id", "permission")
 )
 
+#: A signed checkpoint of the head (position, hash, time); see evalledger.ledger.checkpoints.
+CHECKPOINT_SIGNED = EventType(
+    checkpoints.EVENT_TYPE,
+    LEDGER_STREAM,
+    checkpoints.PAYLOAD_FIELDS,
+    schema_version=checkpoints.SCHEMA_VERSION,
+)
+
 EVENT_TYPES = (
     EXPERIMENT_CREATED,
     DATASET_CREATED,
@@ -147,6 +167,7 @@ EVENT_TYPES = (
     USER_CREDENTIALS_SET,
     USER_REVOKED,
     PERMISSION_GRANTED,
+    CHECKPOINT_SIGNED,
 )
 
 #: The history() operation name of each dataset event type.

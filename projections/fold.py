@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from itertools import groupby
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,18 +21,6 @@ from evalledger.projections.users_fold import UserProjector
 FLUSH_ROWS = 20_000
 
 
-def commit_groups(events: Iterable[StoredEvent]) -> Iterator[list[StoredEvent]]:
-    """Consecutive events that make one dataset version (or one other event) together."""
-    for _, group in groupby(events, key=_group_key):
-        yield list(group)
-
-
-def _group_key(event: StoredEvent) -> Any:
-    if event.stream_type == event_types.DATASET_STREAM:
-        return (event.stream_id, event.payload["dataset_version"])
-    return event.position
-
-
 class Projector:
     """Every projection's share of the fold, behind one buffer."""
 
@@ -44,6 +31,7 @@ class Projector:
         self.users = UserProjector(conn)
         self._experiments: list[dict[str, Any]] = []
         self._labels: list[dict[str, Any]] = []
+        self._open_version: tuple[str, int] | None = None
 
     @property
     def pending_rows(self) -> int:
@@ -54,39 +42,51 @@ class Projector:
             + len(self._labels)
         )
 
-    def apply_group(self, group: list[StoredEvent]) -> None:
-        first = group[0]
-        if first.stream_type == event_types.DATASET_STREAM:
-            self.datasets.apply_commit(group)
-        elif first.stream_type == event_types.TRACE_STREAM:
-            for event in group:
-                self.traces.apply(event)
-        elif first.stream_type == event_types.USER_STREAM:
-            for event in group:
-                self.users.apply(event)
-        elif first.event_type == event_types.EXPERIMENT_CREATED:
-            p = first.payload
+    def apply_event(self, event: StoredEvent) -> None:
+        """Apply the next event of a stream in position order: the events of one dataset
+        version are one commit of the dataset projector, which may be flushed midway."""
+        if event.stream_type == event_types.DATASET_STREAM:
+            key = (event.stream_id, event.payload["dataset_version"])
+            if key != self._open_version:
+                self.finish()
+                self.datasets.begin_commit(event)
+                self._open_version = key
+            self.datasets.apply_event(event)
+            return
+        self.finish()
+        if event.stream_type == event_types.TRACE_STREAM:
+            self.traces.apply(event)
+        elif event.stream_type == event_types.USER_STREAM:
+            self.users.apply(event)
+        elif event.event_type == event_types.EXPERIMENT_CREATED:
+            p = event.payload
             self._experiments.append(
                 {
                     "experiment_id": p["experiment_id"],
                     "name": p["name"],
                     "tags": canonical_text(p.get("tags") or {}),
-                    "creation_time": first.recorded_at,
-                    "last_update_time": first.recorded_at,
+                    "creation_time": event.recorded_at,
+                    "last_update_time": event.recorded_at,
                 }
             )
-        elif first.event_type == event_types.VERSION_LABELED:
-            p = first.payload
+        elif event.event_type == event_types.VERSION_LABELED:
+            p = event.payload
             self._labels.append(
                 {
                     "dataset_id": p["dataset_id"],
                     "label": p["label"],
-                    "position": first.position,
+                    "position": event.position,
                     "version": p["version"],
-                    "timestamp": first.recorded_at,
-                    "user": first.metadata.get("user", ""),
+                    "timestamp": event.recorded_at,
+                    "user": event.metadata.get("user", ""),
                 }
             )
+
+    def finish(self) -> None:
+        """Close the dataset version being applied, if any (call before the last flush)."""
+        if self._open_version is not None:
+            self.datasets.end_commit()
+            self._open_version = None
 
     def flush(self) -> None:
         insert_rows(self.conn, experiments, self._experiments)
@@ -99,12 +99,12 @@ class Projector:
 def apply(
     conn: sa.Connection, events: Iterable[StoredEvent], current_rows: CurrentRows | None = None
 ) -> None:
-    """Apply whole commits, in position order, to every projection (one flush at the end).
+    """Apply whole commits, in position order, to every projection.
 
     `current_rows` are the current record rows the writer read in the same transaction,
     so the fold need not read them again.
     """
-    replay(conn, events, flush_rows=None, current_rows=current_rows)
+    replay(conn, events, current_rows=current_rows)
 
 
 def replay(
@@ -115,7 +115,11 @@ def replay(
     progress: Callable[[int], None] | None = None,
     current_rows: CurrentRows | None = None,
 ) -> int:
-    """Apply a stream of events, flushing whenever `flush_rows` rows wait; returns the count."""
+    """Apply a stream of events, flushing whenever `flush_rows` rows wait; returns the count.
+
+    Events are taken one at a time and let go once applied, so memory stays bounded by
+    the buffer however long the stream (and however big one commit in it) is.
+    """
     with gc_paused():
         return _replay(conn, events, flush_rows, progress, current_rows)
 
@@ -128,15 +132,28 @@ def _replay(
     current_rows: CurrentRows | None = None,
 ) -> int:
     projector = Projector(conn, current_rows)
+    count = feed(projector, events, flush_rows, progress)
+    projector.finish()
+    projector.flush()
+    if progress:
+        progress(count)
+    return count
+
+
+def feed(
+    projector: Projector,
+    events: Iterable[StoredEvent],
+    flush_rows: int | None = FLUSH_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply events one by one, flushing whenever `flush_rows` rows wait (the caller
+    finishes and flushes at the end); returns how many were applied."""
     count = 0
-    for group in commit_groups(events):
-        projector.apply_group(group)
-        count += len(group)
+    for event in events:
+        projector.apply_event(event)
+        count += 1
         if flush_rows is not None and projector.pending_rows >= flush_rows:
             projector.flush()
             if progress:
                 progress(count)
-    projector.flush()
-    if progress:
-        progress(count)
     return count

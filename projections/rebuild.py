@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import orjson
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from evalledger.ledger import EventStore, create_engine
+from evalledger.projections.compare import first_difference, table_sums
 from evalledger.projections.fold import replay
 from evalledger.projections.schema import PROJECTION_TABLES, metadata
 
@@ -42,51 +47,53 @@ class ProjectionReport:
         return self.difference is None
 
 
-def _row_digests(conn: sa.Connection, table: sa.Table) -> dict[tuple, str]:
-    """Primary key -> a digest of the whole row, for every row of a table."""
-    key_names = [c.name for c in table.primary_key.columns]
-    result = {}
-    for row in conn.execute(sa.select(table)).mappings():
-        values = {str(k): (int(v) if isinstance(v, bool) else v) for k, v in row.items()}
-        key = tuple(values[k] for k in key_names)
-        result[key] = hashlib.sha256(orjson.dumps(values, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return result
-
-
-def _first_difference(table: sa.Table, stored: dict, fresh: dict) -> str | None:
-    for key in sorted(set(stored) | set(fresh), key=repr):
-        if key not in fresh:
-            return f"table {table.name}: row {key} is in the database but not in a fresh replay"
-        if key not in stored:
-            return f"table {table.name}: row {key} is missing from the database"
-        if stored[key] != fresh[key]:
-            return f"table {table.name}: row {key} differs from a fresh replay of the events"
-    return None
-
-
 def check_projections(store: EventStore, progress: Progress | None = None) -> ProjectionReport:
-    """Replay the events into a fresh in-memory database and compare every projection row.
+    """Replay the events into a throwaway database and compare every projection row.
 
     The events and the projections are read from one consistent snapshot, up to the head
-    read first, so writes committed meanwhile never look like a difference.
+    read first, so writes committed meanwhile never look like a difference. The replica
+    is a SQLite file in the system's temp directory (removed afterwards), and tables are
+    compared by sums of row digests (projections/compare.py), so memory stays flat
+    however large the ledger; the temp directory needs room for a copy of the
+    projections.
     """
-    replica = create_engine("sqlite://")
+    with _replica() as replica, store.snapshot() as source, replica.begin() as target:
+        head = store.head(source).position
+        replayed = replay(
+            target,
+            store.iter_all(up_to_position=head, conn=source),
+            progress=(lambda n: progress(n, head)) if progress else None,
+        )
+        compared = 0
+        for table in PROJECTION_TABLES:
+            stored, fresh = table_sums(source, table), table_sums(target, table)
+            compared += stored.rows
+            difference = first_difference(table, source, target, stored, fresh)
+            if difference:
+                return ProjectionReport(replayed, compared, difference)
+    return ProjectionReport(replayed, compared, None)
+
+
+@contextmanager
+def _replica() -> Iterator[sa.Engine]:
+    """An empty SQLite file with the projection tables, tuned for one throwaway write
+    (no journal, no syncs, a 64 MB page cache), deleted on exit."""
+    handle, name = tempfile.mkstemp(prefix="evalledger-check-", suffix=".db")
+    os.close(handle)
+    path = Path(name)
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _throwaway(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-65536"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
     try:
-        metadata.create_all(replica)  # a throwaway replica: the projection tables only
-        with store.snapshot() as source, replica.begin() as target:
-            head = store.head(source).position
-            replayed = replay(
-                target,
-                store.iter_all(up_to_position=head, conn=source),
-                progress=(lambda n: progress(n, head)) if progress else None,
-            )
-            compared = 0
-            for table in PROJECTION_TABLES:
-                stored, fresh = _row_digests(source, table), _row_digests(target, table)
-                compared += len(stored)
-                difference = _first_difference(table, stored, fresh)
-                if difference:
-                    return ProjectionReport(replayed, compared, difference)
-        return ProjectionReport(replayed, compared, None)
+        metadata.create_all(engine)  # the projection tables only
+        yield engine
     finally:
-        replica.dispose()
+        engine.dispose()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -7,23 +7,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from evalledger.ledger.limits import (
+    MAX_EXPERIMENT_ID_CHARS,
+    MAX_KEY_CHARS,
+    MAX_NAME_CHARS,
+    MAX_STREAM_ID_CHARS,
+    MAX_USER_CHARS,
+)
 from evalledger.ledger.schema import ExactText, JsonText, exact_string
 
 metadata = sa.MetaData()
 
 Id = sa.String(64)
 Millis = sa.BigInteger
-User = sa.String(255)
+User = sa.String(MAX_USER_CHARS)
+ExperimentId = sa.String(MAX_EXPERIMENT_ID_CHARS)
 #: Trace ids are stream ids (events.stream_id is 191 characters).
-TraceId = exact_string(191)
+TraceId = exact_string(MAX_STREAM_ID_CHARS)
 #: Trace tag and metadata values: exact, and longer than TEXT allows on MySQL/MariaDB.
 ExactLongText = sa.Text().with_variant(mysql.LONGTEXT(collation="utf8mb4_bin"), "mysql", "mariadb")
 
 experiments = sa.Table(
     "experiments",
     metadata,
-    sa.Column("experiment_id", sa.String(32), primary_key=True),
-    sa.Column("name", exact_string(500), nullable=False),
+    sa.Column("experiment_id", ExperimentId, primary_key=True),
+    sa.Column("name", exact_string(MAX_NAME_CHARS), nullable=False),
     sa.Column("tags", JsonText, nullable=False),
     sa.Column("creation_time", Millis, nullable=False),
     sa.Column("last_update_time", Millis, nullable=False),
@@ -35,7 +43,7 @@ datasets = sa.Table(
     "datasets",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("name", exact_string(500), nullable=False),
+    sa.Column("name", exact_string(MAX_NAME_CHARS), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("digest_sum", sa.String(64), nullable=False),
@@ -58,7 +66,7 @@ dataset_tags = sa.Table(
     "dataset_tags",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("key", exact_string(250), primary_key=True),
+    sa.Column("key", exact_string(MAX_KEY_CHARS), primary_key=True),
     sa.Column("value", ExactText, nullable=False),
     sa.Index("ix_dataset_tags_key", "key", "dataset_id"),
 )
@@ -67,7 +75,7 @@ dataset_experiments = sa.Table(
     "dataset_experiments",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Column("experiment_id", ExperimentId, primary_key=True),
     sa.Index("ix_dataset_experiments_experiment", "experiment_id", "dataset_id"),
 )
 
@@ -125,7 +133,7 @@ dataset_versions = sa.Table(
     sa.Column("records_deleted", sa.Integer, nullable=False),
     sa.Column("num_records", sa.Integer, nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("name", exact_string(500), nullable=False),
+    sa.Column("name", exact_string(MAX_NAME_CHARS), nullable=False),
     sa.Column("tags", JsonText, nullable=False),
     sa.Column("experiment_ids", JsonText, nullable=False),
     sa.Column("source_counts", JsonText, nullable=False),
@@ -140,7 +148,7 @@ dataset_label_moves = sa.Table(
     "dataset_label_moves",
     metadata,
     sa.Column("dataset_id", Id, primary_key=True),
-    sa.Column("label", exact_string(250), primary_key=True),
+    sa.Column("label", exact_string(MAX_KEY_CHARS), primary_key=True),
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("timestamp", Millis, nullable=False),
@@ -153,8 +161,8 @@ traces = sa.Table(
     "traces",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("experiment_id", sa.String(32), nullable=False),
-    sa.Column("name", exact_string(500), nullable=False),
+    sa.Column("experiment_id", ExperimentId, nullable=False),
+    sa.Column("name", exact_string(MAX_NAME_CHARS), nullable=False),
     sa.Column("status", exact_string(32), nullable=False),
     sa.Column("timestamp_ms", Millis, nullable=False),
     sa.Column("execution_time_ms", Millis, nullable=True),
@@ -170,7 +178,7 @@ trace_tags = sa.Table(
     "trace_tags",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("key", exact_string(250), primary_key=True),
+    sa.Column("key", exact_string(MAX_KEY_CHARS), primary_key=True),
     sa.Column("value", ExactLongText, nullable=False),
 )
 
@@ -178,7 +186,7 @@ trace_metadata = sa.Table(
     "trace_metadata",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("key", exact_string(250), primary_key=True),
+    sa.Column("key", exact_string(MAX_KEY_CHARS), primary_key=True),
     sa.Column("value", ExactLongText, nullable=False),
 )
 
@@ -189,10 +197,10 @@ assessments = sa.Table(
     "assessments",
     metadata,
     sa.Column("trace_id", TraceId, primary_key=True),
-    sa.Column("assessment_id", exact_string(191), primary_key=True),
+    sa.Column("assessment_id", exact_string(MAX_STREAM_ID_CHARS), primary_key=True),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("ordinal", sa.Integer, nullable=False),
-    sa.Column("name", exact_string(250), nullable=False),
+    sa.Column("name", exact_string(MAX_KEY_CHARS), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("valid", sa.Boolean, nullable=False),
     sa.Column("create_time", Millis, nullable=False),
@@ -220,7 +228,7 @@ user_grants = sa.Table(
     "user_grants",
     metadata,
     sa.Column("name", exact_string(255), primary_key=True),
-    sa.Column("experiment_id", sa.String(32), primary_key=True),
+    sa.Column("experiment_id", ExperimentId, primary_key=True),
     sa.Column("permission", sa.String(16), nullable=False),
     sa.Column("granted_time", Millis, nullable=False),
     sa.Column("granted_by", User, nullable=False),
@@ -256,7 +264,7 @@ trace_parts = sa.Table(
     ),
     sa.Column("trace_id", TraceId, nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("experiment_id", sa.String(32), nullable=False),
+    sa.Column("experiment_id", ExperimentId, nullable=False),
     sa.Column("body", JsonText, nullable=False),
     sa.Column("received_ms", Millis, nullable=False),
     sa.Index("ix_trace_parts_trace", "trace_id"),

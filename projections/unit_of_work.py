@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalledger.ledger import EventStore, ExpectedVersion, NewEvent, StoredEvent, WriteTransaction
+from evalledger.ledger.limits import BackendLimits
+from evalledger.ledger.memory import gc_paused
 from evalledger.projections import fold
 from evalledger.projections.datasets_fold import CurrentRows
 
@@ -22,7 +24,18 @@ class UnitOfWork:
 
     def __init__(self, tx: WriteTransaction) -> None:
         self._tx = tx
-        self.current_rows: CurrentRows = {}
+        self._current_rows: CurrentRows = {}
+        self._projector: fold.Projector | None = None
+
+    @property
+    def current_rows(self) -> CurrentRows:
+        return self._current_rows
+
+    @current_rows.setter
+    def current_rows(self, rows: CurrentRows) -> None:
+        self._current_rows = rows
+        if self._projector is not None:
+            self._projector.datasets.know(rows)
 
     @property
     def conn(self) -> sa.Connection:
@@ -35,6 +48,11 @@ class UnitOfWork:
     @property
     def recorded_at(self) -> int:
         return self._tx.recorded_at
+
+    @property
+    def limits(self) -> BackendLimits:
+        """What this database takes: event sizes, the packet (see ledger.limits)."""
+        return self._tx.limits
 
     @property
     def appended(self) -> list[StoredEvent]:
@@ -56,6 +74,25 @@ class UnitOfWork:
             stream_id, new_events, expected_version, stream_type=stream_type, metadata=metadata
         )
 
+    def fold_appended(self) -> None:
+        """Apply the events appended so far to the projections now, inside the
+        transaction, and let them go: a write of a million records folds each event as
+        it goes instead of holding them all until the commit. The commit stays one."""
+        if self._projector is None:
+            self._projector = fold.Projector(self.conn, self.current_rows)
+        appended = self._tx.appended
+        with gc_paused():
+            fold.feed(self._projector, appended)
+        appended.clear()
+
+    def finish(self) -> None:
+        """Fold what is left and write the projections' last rows (the commit's end)."""
+        self.fold_appended()
+        assert self._projector is not None
+        with gc_paused():
+            self._projector.finish()
+            self._projector.flush()
+
     def append_to_streams(
         self,
         batches: Sequence[tuple[str, Sequence[NewEvent], ExpectedVersion]],
@@ -75,4 +112,4 @@ def commit(store: EventStore, user: str) -> Iterator[UnitOfWork]:
     with store.transaction(user=user) as tx:
         work = UnitOfWork(tx)
         yield work
-        fold.apply(tx.conn, tx.appended, current_rows=work.current_rows)
+        work.finish()

@@ -32,13 +32,19 @@ def time_text(ms: int | None) -> str:
     """Epoch ms as `2026-12-01 11:15:56 UTC` (a dash for None)."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError, OSError):  # beyond the years 1 to 9999
+        return f"{ms} ms"
 
 
 def instant_text(ms: int) -> str:
     """Epoch ms as an exact ISO 8601 instant (`2026-12-01T11:15:56.123Z`), which --as-of takes
     back as it is."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    try:
+        moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):  # beyond the years 1 to 9999
+        return f"{ms} (epoch ms)"
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 

@@ -1,16 +1,19 @@
-"""The history commands of the CLI: history, diff, verify (chain and projections), rebuild."""
+"""The history commands of the CLI: history, diff, verify (chain, checkpoints with --key,
+projections), rebuild."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from evalledger.cli import checkpoints as cli_checkpoints
 from evalledger.cli import targets
 from evalledger.cli.arguments import add_json_option, add_name_argument, version_arg
 from evalledger.cli.common import plural, print_json, record_json, timestamp_ms
 from evalledger.cli.progress import ProgressBar
 from evalledger.datasets.history import content, value_at
 from evalledger.ledger import IntegrityError, verify_chain
+from evalledger.ledger.writer_lock import engine_timeout_s
 from evalledger.projections.rebuild import check_projections
 from evalledger.projections.rebuild import rebuild as rebuild_all
 from evalledger.text import clip_json
@@ -121,6 +124,7 @@ def diff(args: argparse.Namespace) -> int:
 
 def verify(args: argparse.Namespace) -> int:
     """The hash chain, then the projections against a fresh replay of the events."""
+    signed = cli_checkpoints.prepare(args)  # --key and --checkpoint read before the walk
     store = args.client.store
     with ProgressBar("verify chain", unit="events") as bar:
         report = verify_chain(store.engine, progress=bar.update)
@@ -132,6 +136,8 @@ def verify(args: argparse.Namespace) -> int:
         f"ok: {plural(report.events_checked, 'event')}, hash chain intact; "
         f"head position {report.head_position}, head hash {report.head_hash}"
     )
+    if signed is not None:
+        cli_checkpoints.check(store, signed)
     with ProgressBar("verify projections", unit="events") as bar:
         projections = check_projections(store, progress=bar.update)
     if not projections.ok:
@@ -145,6 +151,12 @@ def verify(args: argparse.Namespace) -> int:
 
 def rebuild(args: argparse.Namespace) -> int:
     store = args.client.store
+    print(
+        "rebuild holds the writer lock until it finishes: writes wait meanwhile, each at "
+        f"most {engine_timeout_s(store.engine):g} s (the lock timeout), then fail; reads "
+        "go on",
+        flush=True,
+    )
     with ProgressBar("rebuild", unit="events") as bar:
         count = rebuild_all(store, progress=bar.update)
     print(f"rebuilt every projection from {plural(count, 'event')}")
@@ -192,6 +204,7 @@ def register_ledger(commands: Any, common: list[argparse.ArgumentParser]) -> Non
     parser = commands.add_parser(
         "verify", help="check the hash chain and the projections", parents=common
     )
+    cli_checkpoints.add_verify_options(parser)
     parser.set_defaults(handler=verify, read_only=True)
 
     parser = commands.add_parser(

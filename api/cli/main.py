@@ -11,6 +11,7 @@ small writes (delete, undelete, restore, label, tag, untag), traces.py the trace
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import re
@@ -25,6 +26,7 @@ import orjson
 import sqlalchemy as sa
 
 from evalledger import __version__
+from evalledger.cli import checkpoints as cli_checkpoints
 from evalledger.cli import edits, targets
 from evalledger.cli import history as cli_history
 from evalledger.cli import server as cli_server
@@ -57,9 +59,11 @@ from evalledger.datasets.entities import record_from_row
 from evalledger.datasets.transfer import export_dataset, format_for, import_records
 from evalledger.demo.flows import run_demo
 from evalledger.ledger import LedgerError, ResourceNotFound, create_engine, normalize_url
+from evalledger.ledger.writer_lock import set_program
 from evalledger.migrations.runner import upgrade
 from evalledger.projections.schema import dataset_records
 from evalledger.tracking import get_tracking_uri
+from evalledger.validation import check_id
 
 PREVIEW_ROWS = 5
 STDOUT = "-"
@@ -166,6 +170,7 @@ def _datasets(args: argparse.Namespace) -> int:
 
 def _record(client: Client, ds: Any, record_id: str) -> Any:
     """One record of the dataset (as of its version), else an error saying where it is."""
+    check_id(record_id, "--record")
     version = ds.version if ds.is_snapshot else None
     query = reads.records_query(ds.dataset_id, version).where(
         dataset_records.c.record_id == record_id
@@ -291,6 +296,10 @@ def _export_to_stdout(ds: Any, fmt: str) -> int:
     return count
 
 
+def _print_warning(message: str) -> None:
+    print(f"evalledger: warning: {message}", file=sys.stderr)
+
+
 def _export(args: argparse.Namespace) -> int:
     to_stdout = args.output == STDOUT
     fmt = (args.format or "jsonl") if to_stdout else format_for(args.output, args.format)
@@ -302,7 +311,7 @@ def _export(args: argparse.Namespace) -> int:
         _export_to_stdout(ds, fmt)
         return 0
     try:
-        count = export_dataset(ds, args.output, fmt)
+        count = export_dataset(ds, args.output, fmt, warn=_print_warning)
     except OSError as exc:  # the temporary file's name would say nothing to the user
         raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(
@@ -393,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade.set_defaults(handler=_db_upgrade)
 
     cli_history.register_ledger(commands, common)
+    cli_checkpoints.register(commands, common)
 
     datasets = commands.add_parser("datasets", help="list the datasets", parents=common)
     datasets.add_argument(
@@ -489,6 +499,13 @@ def _error_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _file_name(name: object) -> str:
+    """A file name as one line shows it: as it is, or quoted when it holds a line break or
+    another character that does not print."""
+    text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+    return text if text.isprintable() else repr(text)
+
+
 def _client(args: argparse.Namespace) -> Client:
     given = getattr(args, "sub_uri", None) or args.uri
     uri = given or get_tracking_uri()
@@ -502,11 +519,22 @@ def _client(args: argparse.Namespace) -> Client:
     return Client(uri)
 
 
+def _command_name(args: argparse.Namespace) -> str:
+    """`rebuild`, `db upgrade`, `traces import`, ...: what this run of the CLI does."""
+    parts = [args.command]
+    for attribute in ("db_command", "traces_command", "users_command"):
+        if getattr(args, attribute, None):
+            parts.append(getattr(args, attribute))
+    return " ".join(str(p) for p in parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _print_paths_as_given()
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_program(_command_name(args))  # names this process's connections for lock holders
     try:
-        args.client = _client(args)
+        args.client = None if getattr(args, "no_ledger", False) else _client(args)
         return args.handler(args)
     except (LedgerError, UserError) as exc:
         print(f"evalledger: error: {_error_line(exc)}", file=sys.stderr)
@@ -515,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 1
     except OSError as exc:  # a file that is missing, unreadable or unwritable
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{_file_name(exc.filename)}: " if exc.filename else ""
         reason = exc.strerror or _error_line(exc)
         print(f"evalledger: error: {where}{reason}", file=sys.stderr)
         return 1
@@ -530,6 +558,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evalledger: interrupted", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug: still one line (EVALLEDGER_DEBUG=1 shows the traceback)
+        if os.environ.get("EVALLEDGER_DEBUG"):
+            raise
+        print(
+            f"evalledger: internal error: {type(exc).__name__}: {_error_line(exc)} "
+            "(a bug in evalledger; EVALLEDGER_DEBUG=1 prints the traceback)",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
+
+
+#: The exit status of an error evalledger did not expect (a bug), printed as one line.
+INTERNAL_ERROR = 3
+
+
+def _print_paths_as_given() -> None:
+    """A file name that is not UTF-8 reaches Python with its odd bytes as lone surrogates
+    (os.fsdecode); printing it then writes those bytes back instead of failing."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and getattr(sys.stdout, "errors", None) == "strict":
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            reconfigure(errors="surrogateescape")
 
 
 def _silence_stdout() -> None:

@@ -6,13 +6,15 @@ import argparse
 import ipaddress
 import logging
 import os
+from typing import Any
 
 import uvicorn
 
 from evalledger.cli.arguments import positive_int
 from evalledger.cli.common import UserError
+from evalledger.ledger import load_private_key
 from evalledger.server.app import create_app
-from evalledger.server.config import ServerConfig
+from evalledger.server.config import DEFAULT_CHECKPOINT_EVERY, ServerConfig
 
 _LOOPBACK_NAMES = ("localhost",)
 
@@ -34,7 +36,24 @@ def _config(args: argparse.Namespace) -> ServerConfig:
             f"refusing to serve {args.host} without authentication: pass --auth (and add "
             "users with `evalledger users add`), or --insecure-no-auth to serve anyone"
         )
-    return ServerConfig(uri=args.client.tracking_uri, auth=auth, max_body_bytes=base.max_body_bytes)
+    return ServerConfig(
+        uri=args.client.tracking_uri,
+        auth=auth,
+        max_body_bytes=base.max_body_bytes,
+        **_checkpoint_settings(args, base),
+    )
+
+
+def _checkpoint_settings(args: argparse.Namespace, base: ServerConfig) -> dict[str, Any]:
+    """--checkpoint-key and --checkpoint-every (else the environment's settings)."""
+    key = args.checkpoint_key or base.checkpoint_key
+    if args.checkpoint_every is not None and not key:
+        raise UserError("--checkpoint-every needs the key to sign with: --checkpoint-key FILE")
+    if key:
+        key = os.path.abspath(key)  # worker processes may start elsewhere
+        load_private_key(key)  # a missing or wrong key fails here, before serving
+    every = args.checkpoint_every or base.checkpoint_every
+    return {"checkpoint_key": key, "checkpoint_every": every}
 
 
 def server_command(args: argparse.Namespace) -> int:
@@ -48,10 +67,18 @@ def server_command(args: argparse.Namespace) -> int:
         f"  MLflow clients: export MLFLOW_TRACKING_URI=http://{args.host}:{args.port}",
         flush=True,
     )
+    if config.checkpoint_key:
+        print(
+            f"  signed checkpoints every {config.checkpoint_every} commits of each worker, "
+            f"key {config.checkpoint_key} (logged as evalledger-checkpoint lines)",
+            flush=True,
+        )
     # Worker processes build their app from the environment (they are new interpreters).
     os.environ["EVALLEDGER_TRACKING_URI"] = config.uri
     os.environ["EVALLEDGER_AUTH"] = "1" if config.auth else "0"
     os.environ["EVALLEDGER_MAX_BODY_BYTES"] = str(config.max_body_bytes)
+    os.environ["EVALLEDGER_CHECKPOINT_KEY"] = config.checkpoint_key or ""
+    os.environ["EVALLEDGER_CHECKPOINT_EVERY"] = str(config.checkpoint_every)
     uvicorn.run(
         "evalledger.server.app:create_app_from_env",
         factory=True,
@@ -84,5 +111,18 @@ def register(commands: argparse._SubParsersAction, common: list[argparse.Argumen
         "--insecure-no-auth",
         action="store_true",
         help="allow serving an address other than 127.0.0.1 without authentication",
+    )
+    server.add_argument(
+        "--checkpoint-key",
+        metavar="FILE",
+        help="sign a checkpoint of the ledger with this private key (`evalledger keygen`) "
+        "every N commits (also EVALLEDGER_CHECKPOINT_KEY)",
+    )
+    server.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        metavar="N",
+        help="commits of each worker between two checkpoints (default "
+        f"{DEFAULT_CHECKPOINT_EVERY}; needs --checkpoint-key)",
     )
     server.set_defaults(handler=server_command)

@@ -22,7 +22,7 @@ from evalledger.datasets.dataset import EvaluationDataset
 from evalledger.datasets.labels import labels_at
 from evalledger.ledger import ResourceNotFound
 from evalledger.projections.schema import datasets
-from evalledger.validation import to_ms
+from evalledger.validation import check_id, to_ms
 
 DATASET_ID = re.compile(r"d-[0-9a-f]{32}")
 _MS = re.compile(r" at (-?\d+) ms\b")
@@ -65,6 +65,7 @@ class Target:
 
 def deleted_named(client: Client, name: str) -> list[tuple[str, int]]:
     """(dataset_id, deletion time) of the deleted datasets with this name, newest first."""
+    check_id(name, "NAME")
     with client.session.connect() as conn:
         rows = conn.execute(
             sa.select(datasets.c.dataset_id, datasets.c.last_update_time)
@@ -76,6 +77,7 @@ def deleted_named(client: Client, name: str) -> list[tuple[str, int]]:
 
 def find(client: Client, text: str, *, deleted_ok: bool = False) -> Target:
     """The dataset NAME names (a name: live only; an id: deleted too when `deleted_ok`)."""
+    check_id(text, "NAME")
     if is_dataset_id(text):
         with client.session.connect() as conn:
             view = reads.current(conn, dataset_id=text, include_deleted=True)

@@ -7,8 +7,9 @@ appends no event and makes no version (API.md §4).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,12 +18,15 @@ import sqlalchemy as sa
 from evalledger.datasets import reads
 from evalledger.datasets.history import diff
 from evalledger.datasets.labels import move_label
+from evalledger.datasets.packing import TooLarge, iter_events, pack_events
 from evalledger.datasets.records import (
     DatasetRecordSource,
     RecordInput,
     RecordState,
-    inputs_key,
+    inputs_digest,
     merge_batch,
+    new_record_state,
+    record_id_list,
 )
 from evalledger.datasets.records import (
     record_ids as mint_record_ids,
@@ -36,15 +40,14 @@ from evalledger.ledger import (
     ResourceNotFound,
 )
 from evalledger.ledger.bulk import IN_LIST_CHUNK
+from evalledger.ledger.limits import BackendLimits
 from evalledger.ledger.memory import gc_paused
+from evalledger.oversize import record_too_large
 from evalledger.projections import event_types as et
 from evalledger.projections.schema import dataset_records, valid_at
 from evalledger.projections.unit_of_work import UnitOfWork, commit
 from evalledger.session import Session
-
-#: Records per event: a big merge is several events in one commit, each well under any
-#: server's packet limit.
-RECORDS_PER_EVENT = 5_000
+from evalledger.validation import check_tags_total, check_text, shown
 
 
 def new_dataset_id() -> str:
@@ -88,20 +91,51 @@ def _check_experiments(conn: sa.Connection, experiment_ids: list[str]) -> None:
         raise ResourceNotFound(f"experiment(s) {', '.join(map(repr, missing))} do not exist")
 
 
+@dataclass(frozen=True)
+class NewDataset:
+    """A dataset to create: checked name, experiment ids and tags."""
+
+    name: str
+    experiment_ids: list[str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 def create(session: Session, name: str, experiment_ids: list[str], tags: dict[str, str]) -> str:
     dataset_id = new_dataset_id()
     with commit(session.store, session.user) as tx:
-        if reads.current(tx.conn, name=name) is not None:
-            raise ResourceAlreadyExists(f"a dataset named {name!r} already exists")
-        _check_experiments(tx.conn, experiment_ids)
-        payload = {
-            "dataset_version": 0,
-            "name": name,
-            "experiment_ids": experiment_ids,
-            "tags": tags,
-        }
-        _append(tx, dataset_id, [et.DATASET_CREATED.new(payload)])
+        _append_created(tx, dataset_id, NewDataset(name, experiment_ids, tags))
     return dataset_id
+
+
+def _append_created(tx: UnitOfWork, dataset_id: str, new: NewDataset) -> reads.DatasetView:
+    """Append the creation of `new` (ResourceAlreadyExists when a live dataset has its
+    name); returns the view of the empty version 0 it makes."""
+    if reads.current(tx.conn, name=new.name) is not None:
+        raise ResourceAlreadyExists(f"a dataset named {new.name!r} already exists")
+    _check_experiments(tx.conn, new.experiment_ids)
+    check_tags_total(new.tags)
+    payload = {
+        "dataset_version": 0,
+        "name": new.name,
+        "experiment_ids": new.experiment_ids,
+        "tags": new.tags,
+    }
+    _append(tx, dataset_id, [et.DATASET_CREATED.new(payload)])
+    when, user = tx.recorded_at, tx.user
+    return reads.DatasetView(dataset_id, new.name, 0, when, user, when, user)
+
+
+@contextmanager
+def _merge_target(
+    session: Session, dataset_id: str, create: NewDataset | None
+) -> Iterator[tuple[UnitOfWork, reads.DatasetView]]:
+    """The commit of a merge: on the live dataset, or on the one `create` makes in it."""
+    if create is None:
+        with live_dataset(session, dataset_id) as found:
+            yield found
+        return
+    with commit(session.store, session.user) as tx:
+        yield tx, _append_created(tx, dataset_id, create)
 
 
 def set_tags(session: Session, dataset_id: str, tags: dict[str, str]) -> None:
@@ -109,6 +143,7 @@ def set_tags(session: Session, dataset_id: str, tags: dict[str, str]) -> None:
     with live_dataset(session, dataset_id) as (tx, view):
         if all(view.tags.get(k) == v for k, v in tags.items()):
             return
+        check_tags_total({**view.tags, **tags})
         payload = {"dataset_version": view.version + 1, "tags": tags}
         _append(tx, dataset_id, [et.DATASET_TAGS_SET.new(payload)])
 
@@ -181,9 +216,19 @@ def delete_records(session: Session, dataset_id: str, record_ids: list[str]) -> 
         gone = [r for r in dict.fromkeys(record_ids) if r in present]
         if not gone:
             return 0
-        payload = {"dataset_version": view.version + 1, "record_ids": gone}
-        _append(tx, dataset_id, [et.DATASET_RECORDS_DELETED.new(payload)])
+        packed = pack_events(
+            [("record_ids", gone)],
+            {"dataset_version": view.version + 1},
+            tx.limits,
+            _never_too_large,
+        )
+        _append(tx, dataset_id, [et.DATASET_RECORDS_DELETED.new(p, encoded=d) for p, d in packed])
     return len(gone)
+
+
+def _never_too_large(list_key: str, index: int, size: int) -> InvalidParameter:
+    """Record ids in the dataset are short: one never fills an event."""
+    return InvalidParameter(f"{list_key}[{index}]: {size:,} bytes is more than one event takes")
 
 
 def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[str]) -> set[str]:
@@ -202,43 +247,119 @@ def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[s
     return found
 
 
-def merge(session: Session, dataset_id: str, incoming: list[RecordInput]) -> tuple[int, int]:
-    """Merge validated records; returns (added, updated). (0, 0) writes nothing."""
-    keys = [inputs_key(r.inputs) for r in incoming]
-    with gc_paused(), live_dataset(session, dataset_id) as (tx, view):
-        existing = _existing_by_hash(tx, dataset_id, list(dict.fromkeys(keys)))
-        added, updated = merge_batch(
-            existing,
-            incoming,
-            now_ms=tx.recorded_at,
-            user=tx.user,
-            next_seq=view.next_seq,
-            keys=keys,
-            record_id_factory=mint_record_ids(len(incoming), tx.recorded_at),
-        )
-        if not added and not updated:
+def merge(
+    session: Session,
+    dataset_id: str,
+    incoming: list[RecordInput],
+    *,
+    create: NewDataset | None = None,
+) -> tuple[int, int]:
+    """Merge validated records; returns (added, updated). (0, 0) writes nothing.
+
+    With `create`, the dataset `dataset_id` is created in the same commit as the records:
+    both land, or neither (ResourceAlreadyExists when its name is taken)."""
+    keys = [inputs_digest(r.inputs) for r in incoming]  # 32-byte digests: half of hex
+    with gc_paused(), _merge_target(session, dataset_id, create) as (tx, view):
+        distinct = list(dict.fromkeys(keys))
+        existing = _existing_by_hash(tx, dataset_id, distinct)
+        all_new = not existing and len(distinct) == len(keys)  # none stored, none twice
+        del distinct
+        if all_new:  # a bulk load
+            lists = _all_new(incoming, keys, tx, view.next_seq)
+        else:
+            lists = _merged(existing, incoming, keys, tx, view.next_seq)
+        if not lists["added"] and not lists["updated"]:
             return 0, 0  # every record equals what is stored: no event, no version
-        added_keys = [k for k in dict.fromkeys(keys) if k not in existing]
-        hash_of = {state.record_id: key for key, state in existing.items()}
-        version = view.version + 1
-        records = [_payload(s, k) for s, k in zip(added, added_keys, strict=True)]
-        records += [_payload(s, hash_of[s.record_id]) for s in updated]
-        split = len(added)
-        events = []
-        for start in range(0, len(records), RECORDS_PER_EVENT):
-            chunk = records[start : start + RECORDS_PER_EVENT]
-            events.append(
-                et.DATASET_RECORDS_MERGED.new(
-                    {
-                        "dataset_version": version,
-                        "added": chunk[: max(0, split - start)],
-                        "updated": chunk[max(0, split - start) :],
-                    },
-                    checked=True,  # every value came through normalize_records
-                )
-            )
-        _append(tx, dataset_id, events)
-    return len(added), len(updated)
+        # every value came through normalize_records; events are split by bytes, and each
+        # is appended and folded as soon as it is full, then let go (one commit still)
+        for payload, data in iter_events(
+            list(lists.items()),
+            {"dataset_version": view.version + 1},
+            tx.limits,
+            _too_large(lists, keys, tx.limits),
+        ):
+            _append(tx, dataset_id, [et.DATASET_RECORDS_MERGED.new(payload, encoded=data)])
+            tx.fold_appended()
+    return len(lists["added"]), len(lists["updated"])
+
+
+class _Payloads(Sequence[dict[str, Any]]):
+    """The records of merge events, built from their states when read: a million payload
+    dicts at once would hold a gigabyte, and a merge reads an event's worth at a time."""
+
+    def __init__(
+        self, count: int, state_at: Callable[[int], RecordState], key_at: Callable[[int], str]
+    ) -> None:
+        self._count, self._state_at, self._key_at = count, state_at, key_at
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        index %= self._count
+        return _payload(self._state_at(index), self._key_at(index))
+
+
+def _all_new(
+    incoming: list[RecordInput], keys: list[bytes], tx: UnitOfWork, next_seq: int
+) -> dict[str, _Payloads]:
+    """Every record is new and distinct: what merge_batch would make of them, each state
+    built only when its event is (never a million states at once)."""
+    ids = record_id_list(len(incoming), tx.recorded_at)
+    now, user = tx.recorded_at, tx.user
+
+    def state_at(i: int) -> RecordState:
+        return new_record_state(incoming[i], ids[i], now, user, next_seq + i)
+
+    def key_at(i: int) -> str:
+        return keys[i].hex()
+
+    return {
+        "added": _Payloads(len(incoming), state_at, key_at),
+        "updated": _Payloads(0, state_at, key_at),
+    }
+
+
+def _merged(
+    existing: dict[bytes, RecordState],
+    incoming: list[RecordInput],
+    keys: list[bytes],
+    tx: UnitOfWork,
+    next_seq: int,
+) -> dict[str, _Payloads]:
+    """Records that update stored ones or repeat in the batch: merge_batch decides."""
+    added, updated = merge_batch(
+        existing,
+        incoming,
+        now_ms=tx.recorded_at,
+        user=tx.user,
+        next_seq=next_seq,
+        keys=keys,
+        record_id_factory=mint_record_ids(len(incoming), tx.recorded_at),
+    )
+    added_keys = [k.hex() for k in dict.fromkeys(keys) if k not in existing]
+    hash_of = {state.record_id: key.hex() for key, state in existing.items()}
+    updated_keys = [hash_of[s.record_id] for s in updated]
+    return {
+        "added": _Payloads(len(added), added.__getitem__, added_keys.__getitem__),
+        "updated": _Payloads(len(updated), updated.__getitem__, updated_keys.__getitem__),
+    }
+
+
+def _too_large(lists: dict[str, _Payloads], keys: list[bytes], limits: BackendLimits) -> TooLarge:
+    """The error for a merged record over the size limit, naming the first incoming
+    record with its inputs."""
+
+    def error(list_key: str, index: int, size: int) -> InvalidParameter:
+        record = lists[list_key][index]
+        first = keys.index(bytes.fromhex(record["inputs_hash"]))
+        return record_too_large(first, record, size, limits)
+
+    return error
 
 
 def _payload(state: RecordState, key: str) -> dict[str, Any]:
@@ -258,8 +379,11 @@ def _payload(state: RecordState, key: str) -> dict[str, Any]:
     }
 
 
-def _existing_by_hash(tx: UnitOfWork, dataset_id: str, keys: list[str]) -> dict[str, RecordState]:
-    """The current records whose inputs hash is among `keys` (one query per 5,000 keys).
+def _existing_by_hash(
+    tx: UnitOfWork, dataset_id: str, keys: list[bytes]
+) -> dict[bytes, RecordState]:
+    """The current records whose inputs digest is among `keys` (one query per 5,000 keys),
+    by digest.
 
     What it reads is handed to the fold, which then need not read it again.
     """
@@ -276,25 +400,36 @@ def _existing_by_hash(tx: UnitOfWork, dataset_id: str, keys: list[str]) -> dict[
         dataset_records.c.content_hash,
         dataset_records.c.source_type,
     )
-    rows = []
+    current: dict[tuple[str, str], tuple[str, str]] = {}
+    existing: dict[bytes, RecordState] = {}
+    # one statement, its IN list bound per chunk: a statement built around each chunk
+    # would keep the chunk alive in SQLAlchemy's reference cycles while the GC is paused
+    query = sa.select(*cols).where(
+        dataset_records.c.dataset_id == dataset_id,
+        valid_at(None),
+        dataset_records.c.inputs_hash.in_(sa.bindparam("hashes", expanding=True)),
+    )
     for start in range(0, len(keys), IN_LIST_CHUNK):
-        chunk = keys[start : start + IN_LIST_CHUNK]
-        rows.extend(
-            conn.execute(
-                sa.select(*cols).where(
-                    dataset_records.c.dataset_id == dataset_id,
-                    valid_at(None),
-                    dataset_records.c.inputs_hash.in_(chunk),
-                )
-            ).all()
-        )
-    if not rows:
-        return {}
+        chunk = [k.hex() for k in keys[start : start + IN_LIST_CHUNK]]
+        rows = conn.execute(query, {"hashes": chunk}).all()
+        if rows:
+            _add_states(existing, current, dataset_id, rows)
+    if current:
+        tx.current_rows = current
+    return existing
+
+
+def _add_states(
+    existing: dict[bytes, RecordState],
+    current: dict[tuple[str, str], tuple[str, str]],
+    dataset_id: str,
+    rows: Sequence[Any],
+) -> None:
+    """The states of stored records (a chunk of rows, their bodies decoded at once)."""
     bodies = orjson.loads("[" + ",".join([r.body for r in rows]) + "]")
-    tx.current_rows = {(dataset_id, r.record_id): (r.content_hash, r.source_type) for r in rows}
-    existing = {}
     for row, body in zip(rows, bodies, strict=True):
-        existing[row.inputs_hash] = RecordState(
+        current[(dataset_id, row.record_id)] = (row.content_hash, row.source_type)
+        existing[bytes.fromhex(row.inputs_hash)] = RecordState(
             row.record_id,
             body["inputs"],
             body["outputs"],
@@ -307,15 +442,14 @@ def _existing_by_hash(tx: UnitOfWork, dataset_id: str, keys: list[str]) -> dict[
             row.last_updated_by,
             row.seq,
         )
-    return existing
 
 
 def check_record_ids(record_ids: Any) -> list[str]:
     if isinstance(record_ids, str):
         record_ids = [record_ids]
     if not isinstance(record_ids, list | tuple) or not all(isinstance(r, str) for r in record_ids):
-        raise InvalidParameter(f"record_ids must be a list of strings, got {record_ids!r}")
-    return list(record_ids)
+        raise InvalidParameter(f"record_ids must be a list of strings, got {shown(record_ids)}")
+    return [check_text(r, "record_ids") for r in record_ids]
 
 
 def restore(session: Session, dataset_id: str, version: int) -> None:
@@ -336,27 +470,39 @@ def restore(session: Session, dataset_id: str, version: int) -> None:
             for record_id in wanted
         ]
         split = len(changes.added)
-        common = {
-            "dataset_version": view.version + 1,
-            "detail": {"restored_from": version},
-            "deleted_record_ids": [r.dataset_record_id for r in changes.removed],
+        tags = {
             "tags_set": {k: new for k, (_, new) in changes.tags_changed.items() if new is not None},
             "tags_deleted": [k for k, (_, new) in changes.tags_changed.items() if new is None],
         }
-        events = []
-        for start in range(0, max(len(restored), 1), RECORDS_PER_EVENT):
-            chunk = restored[start : start + RECORDS_PER_EVENT]
-            payload = {
-                **(
-                    common
-                    if start == 0
-                    else {**common, "deleted_record_ids": [], "tags_set": {}, "tags_deleted": []}
-                ),
-                "added": chunk[: max(0, split - start)],
-                "updated": chunk[max(0, split - start) :],
-            }
-            events.append(et.DATASET_RESTORED.new(payload, checked=True))
-        _append(tx, dataset_id, events)
+        for payload, data in iter_events(
+            [
+                ("deleted_record_ids", [r.dataset_record_id for r in changes.removed]),
+                ("added", restored[:split]),
+                ("updated", restored[split:]),
+            ],
+            {"dataset_version": view.version + 1, "detail": {"restored_from": version}},
+            tx.limits,
+            _restored_too_large(restored, split, tx.limits),
+            first_fields=tags,
+            later_fields={"tags_set": {}, "tags_deleted": []},
+        ):  # each event appended and folded as it is full (one commit)
+            _append(tx, dataset_id, [et.DATASET_RESTORED.new(payload, encoded=data)])
+            tx.fold_appended()
+
+
+def _restored_too_large(
+    restored: list[dict[str, Any]], split: int, limits: BackendLimits
+) -> TooLarge:
+    """The error for a stored record too large for this database to take again."""
+
+    def error(list_key: str, index: int, size: int) -> InvalidParameter:
+        record = restored[index if list_key == "added" else split + index]
+        return InvalidParameter(
+            f"record {record['record_id']}: the record is {size:,} bytes as JSON as sent to "
+            f"the database; {limits.describe()}, so it cannot be restored here"
+        )
+
+    return error
 
 
 def _rows_at(

@@ -27,12 +27,12 @@ from evalledger.datasets.records import (
     schema_of,
     schema_of_bodies,
 )
-from evalledger.ledger import InvalidParameter, ReadOnlySnapshot, ResourceNotFound
+from evalledger.ledger import ReadOnlySnapshot, ResourceNotFound
 from evalledger.ledger.memory import gc_paused
 from evalledger.projections.records import source_id_of
 from evalledger.projections.schema import dataset_records
 from evalledger.session import Session
-from evalledger.validation import check_tags, to_ms
+from evalledger.validation import check_id, check_int64, check_tags, to_ms
 
 _FRAME_CHUNK = 20_000
 
@@ -279,9 +279,9 @@ class EvaluationDataset:
     def diff(self, from_version: int, to_version: int | None = None) -> DatasetDiff:
         """Records added, removed and changed (with the JSON paths) between two versions."""
 
-        for v in (from_version, to_version):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-                raise InvalidParameter(f"versions are ints, got {v!r}")
+        from_version = check_int64(from_version, "from_version")
+        if to_version is not None:
+            to_version = check_int64(to_version, "to_version")
         with self._session.connect() as conn:
             latest = self._upper()
             if latest is None:
@@ -297,8 +297,7 @@ class EvaluationDataset:
     def restore(self, version: int) -> EvaluationDataset:
         """Make a new version whose content equals `version`'s. Nothing is erased."""
         self._writable("restore")
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise InvalidParameter(f"version must be an int, got {version!r}")
+        version = check_int64(version, "version")
         commands.restore(self._session, self.dataset_id, version)
         self._refresh()
         return self
@@ -307,8 +306,8 @@ class EvaluationDataset:
         """Point a label (e.g. "golden-v3") at a version, default the latest; returns it."""
 
         self._writable("label_version")
-        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-            raise InvalidParameter(f"version must be an int, got {version!r}")
+        if version is not None:
+            version = check_int64(version, "version")
         return commands.label(self._session, self.dataset_id, check_label(label), version)
 
     def version_labels(self, as_of: Any = None) -> dict[str, int]:
@@ -323,6 +322,7 @@ class EvaluationDataset:
     def record_history(self, record_id: str) -> pd.DataFrame:
         """Every change of one record: version, timestamp, user, operation, before, after."""
 
+        record_id = check_id(record_id, "record_id")
         with self._session.connect() as conn:
             return record_history_frame(conn, self.dataset_id, record_id, self._upper())
 

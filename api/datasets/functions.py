@@ -11,7 +11,14 @@ from evalledger.datasets.snapshots import get_snapshot
 from evalledger.ledger import InvalidParameter, ResourceNotFound
 from evalledger.projections.event_types import DEFAULT_EXPERIMENT_ID
 from evalledger.session import Session
-from evalledger.validation import check_id_list, check_name, check_tag_key, check_tags
+from evalledger.validation import (
+    check_id,
+    check_id_list,
+    check_name,
+    check_tag_key,
+    check_tags,
+    check_version,
+)
 
 
 def create_dataset(
@@ -32,8 +39,13 @@ def create_dataset(
 
 
 def _one_of(name: str | None, dataset_id: str | None, call: str) -> None:
+    """Exactly one of name and dataset_id, and that one a str the database can compare."""
     if (name is None) == (dataset_id is None):
         raise InvalidParameter(f"{call} takes exactly one of name and dataset_id")
+    if name is not None:
+        check_id(name, "name")
+    else:
+        check_id(dataset_id, "dataset_id")
 
 
 def current_dataset(session: Session, dataset_id: str) -> EvaluationDataset:
@@ -57,6 +69,8 @@ def get_dataset(
     _one_of(name, dataset_id, "get_dataset")
     if version is not None and as_of is not None:
         raise InvalidParameter("get_dataset takes version or as_of, not both")
+    if version is not None:
+        version = check_version(version)
     if version is not None or as_of is not None:
         return get_snapshot(session, name=name, dataset_id=dataset_id, version=version, as_of=as_of)
     with session.connect() as conn:
@@ -83,25 +97,24 @@ def undelete_dataset(session: Session, dataset_id: str) -> EvaluationDataset:
     Missing id: ResourceNotFound; not deleted: InvalidParameter; its name taken by a live
     dataset meanwhile: ResourceAlreadyExists.
     """
-    if not isinstance(dataset_id, str) or not dataset_id:
-        raise InvalidParameter(f"dataset_id must be a non-empty string, got {dataset_id!r}")
-    commands.undelete(session, dataset_id)
+    commands.undelete(session, check_id(dataset_id, "dataset_id"))
     return current_dataset(session, dataset_id)
 
 
 def set_dataset_tags(session: Session, dataset_id: str, tags: dict[str, Any]) -> None:
     """Set (add or overwrite) tags: one new dataset version (none when nothing changes)."""
-    commands.set_tags(session, dataset_id, check_tags(tags))
+    commands.set_tags(session, check_id(dataset_id, "dataset_id"), check_tags(tags))
 
 
 def delete_dataset_tag(session: Session, dataset_id: str, key: str) -> None:
     """Delete one tag: one new dataset version (none when the key is not there)."""
-    commands.delete_tag(session, dataset_id, check_tag_key(key, "key"))
+    commands.delete_tag(session, check_id(dataset_id, "dataset_id"), check_tag_key(key, "key"))
 
 
 def add_dataset_to_experiments(
     session: Session, dataset_id: str, experiment_ids: str | list[str]
 ) -> EvaluationDataset:
+    dataset_id = check_id(dataset_id, "dataset_id")
     commands.link(session, dataset_id, check_id_list(experiment_ids, "experiment_ids"))
     return current_dataset(session, dataset_id)
 
@@ -109,5 +122,6 @@ def add_dataset_to_experiments(
 def remove_dataset_from_experiments(
     session: Session, dataset_id: str, experiment_ids: str | list[str]
 ) -> EvaluationDataset:
+    dataset_id = check_id(dataset_id, "dataset_id")
     commands.unlink(session, dataset_id, check_id_list(experiment_ids, "experiment_ids"))
     return current_dataset(session, dataset_id)

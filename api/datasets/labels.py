@@ -5,21 +5,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from evalledger.ledger import ANY, InvalidParameter, ResourceNotFound
+from evalledger.ledger.limits import MAX_KEY_CHARS
 from evalledger.projections import event_types as et
 from evalledger.projections.schema import dataset_label_moves, dataset_versions
 from evalledger.projections.unit_of_work import commit
 from evalledger.query.filters import compare
 from evalledger.session import Session
+from evalledger.validation import check_text
 
-MAX_LABEL = 250
+MAX_LABEL = MAX_KEY_CHARS
 
 
 def check_label(label: object) -> str:
-    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL or "\x00" in label:
+    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL:
         raise InvalidParameter(
             f"label must be a non-empty string of at most {MAX_LABEL} characters"
         )
-    return label
+    return check_text(label, "label")
 
 
 def move_label(session: Session, dataset_id: str, label: str, version: int) -> None:

@@ -45,10 +45,20 @@ from typing import Any, NoReturn
 
 import orjson
 
-from evalledger.ledger.encoding import are_plain, is_plain_dict, json_problem
+from evalledger.ledger.encoding import (
+    TOO_DEEP,
+    are_plain,
+    clip_path,
+    is_plain_dict,
+    json_problem,
+    too_deep,
+)
 from evalledger.ledger.errors import InvalidParameter
 from evalledger.ledger.ids import uuid7_hex
+from evalledger.ledger.limits import MAX_NESTING, BackendLimits
 from evalledger.ledger.memory import gc_paused
+from evalledger.oversize import record_too_large
+from evalledger.validation import shown
 
 __all__ = [
     "MISSING",
@@ -56,6 +66,7 @@ __all__ = [
     "DatasetRecordSourceType",
     "RecordInput",
     "RecordState",
+    "inputs_digest",
     "inputs_key",
     "merge_batch",
     "normalize_records",
@@ -113,7 +124,7 @@ def _source_type(value: Any) -> DatasetRecordSourceType | None:
 
 def _unknown_type(value: Any) -> str:
     names = ", ".join(DatasetRecordSourceType.__members__)
-    return f"unknown source type {value!r} (expected one of {names})"
+    return f"unknown source type {shown(value)} (expected one of {names})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +170,26 @@ def _parse_source(value: Any, index: int | None, path: str) -> DatasetRecordSour
         data = {}
     elif not isinstance(data, dict):
         raise _invalid(index, f"{path}.source_data", f"expected a dict, got {_tname(data)}")
-    if not is_plain_dict(data):
+    plain = is_plain_dict(data)
+    if not plain:
         data = _as_json(index, f"{path}.source_data", data)
-    elif type(value) is DatasetRecordSource and value.source_type is source_type:
+    _check_source_id(index, path, source_type, data)
+    if plain and type(value) is DatasetRecordSource and value.source_type is source_type:
         return value
     return DatasetRecordSource(source_type, dict(data))
+
+
+def _check_source_id(
+    index: int | None, path: str, source_type: DatasetRecordSourceType, data: dict[str, Any]
+) -> None:
+    """The source id (source_data's trace_id for TRACE, else source_id) is also stored in a
+    text column, where no backend takes NUL the same way (PostgreSQL refuses it)."""
+    key = "trace_id" if source_type is DatasetRecordSourceType.TRACE else "source_id"
+    found = data.get(key)
+    if type(found) is str and "\x00" in found:
+        raise _invalid(
+            index, f"{path}.source_data.{key}", "text cannot contain the NUL character (\\x00)"
+        )
 
 
 # --------------------------------------------------------------------------- inputs
@@ -215,13 +241,31 @@ def _new_input(
     return rec
 
 
-def normalize_records(records: Any) -> list[RecordInput]:
-    """Validate a whole batch (list of dicts or DataFrame); raise on the first bad record."""
+def normalize_records(records: Any, limits: BackendLimits | None = None) -> list[RecordInput]:
+    """Validate a whole batch (list of dicts or DataFrame); raise on the first bad record.
+
+    With `limits`, a record larger than that database takes is refused here too (merge
+    checks the records it writes anyway; import checks a file before writing any of it)."""
     with gc_paused():
         rows = _dataframe_rows(records) if is_dataframe(records) else _list_rows(records)
         normalized = [_normalize_one(i, rec) for i, rec in enumerate(rows)]
-        _check_encodable(normalized)
+        size = _check_encodable(normalized)
+        if limits is not None and size * 2 + _RECORD_EXTRA > limits.max_record_bytes:
+            _check_sizes(normalized, limits)
         return normalized
+
+
+#: Bytes a stored record has beyond its parts: ids, times, users, source type.
+_RECORD_EXTRA = 1_024
+
+
+def _check_sizes(records: list[RecordInput], limits: BackendLimits) -> None:
+    """Refuse the first record whose JSON is more than one record of `limits` can be."""
+    for i, rec in enumerate(records):
+        text = orjson.dumps(_parts(rec))
+        if not limits.fits(text, limits.max_record_bytes - _RECORD_EXTRA):
+            size = limits.sent_bytes(text) + _RECORD_EXTRA
+            raise record_too_large(i, _parts(rec), size, limits)
 
 
 def _parts(rec: RecordInput) -> dict[str, Any]:
@@ -234,21 +278,31 @@ def _parts(rec: RecordInput) -> dict[str, Any]:
     }
 
 
-def _check_encodable(records: list[RecordInput]) -> None:
+#: Records encoded per orjson call while checking a batch (a million at once would hold
+#: the whole batch's JSON next to the records).
+_ENCODE_CHUNK = 10_000
+
+
+def _check_encodable(records: list[RecordInput]) -> int:
     """Strings must be valid Unicode text (a lone surrogate cannot be stored as UTF-8).
 
-    One encode of the whole batch; only when it fails is each record encoded to find it.
+    One encode per 10,000 records; only when it fails is each record of that chunk
+    encoded to find it. Returns the largest chunk's size (bytes): no record is larger.
     """
-    try:
-        orjson.dumps([_parts(r) for r in records])
-    except orjson.JSONEncodeError:
-        for i, rec in enumerate(records):
-            for name, value in _parts(rec).items():
-                try:
-                    orjson.dumps(value)
-                except orjson.JSONEncodeError as exc:
-                    raise _invalid(i, name, f"not valid Unicode text ({exc})") from None
-        raise
+    largest = 0
+    for start in range(0, len(records), _ENCODE_CHUNK):
+        chunk = records[start : start + _ENCODE_CHUNK]
+        try:
+            largest = max(largest, len(orjson.dumps([_parts(r) for r in chunk])))
+        except orjson.JSONEncodeError:
+            for i, rec in enumerate(chunk, start):
+                for name, value in _parts(rec).items():
+                    try:
+                        orjson.dumps(value)
+                    except orjson.JSONEncodeError as exc:
+                        raise _invalid(i, name, f"not valid Unicode text ({exc})") from None
+            raise
+    return largest
 
 
 def _list_rows(records: Any) -> Sequence[Any]:
@@ -377,20 +431,36 @@ def _as_json(index: int | None, path: str, value: Any) -> Any:
     """
     np = sys.modules.get("numpy")  # not imported: without numpy loaded there is no numpy value
     if np is not None:
-        value = _from_numpy(value, np)
-        if are_plain((value,)):
-            return value
+        try:
+            converted = _from_numpy(value, np, MAX_NESTING)
+        except _TooDeep:  # stopped at the limit, far from Python's recursion limit
+            raise _invalid(index, clip_path(too_deep(value, path) or path), TOO_DEEP) from None
+        if are_plain((converted,)):
+            return converted
+        value = converted
     _raise_bad(value, path, index)
 
 
-def _from_numpy(value: Any, np: Any) -> Any:
+class _TooDeep(Exception):
+    """A value nests deeper than MAX_NESTING (raised by _from_numpy, reported by _as_json)."""
+
+
+def _from_numpy(value: Any, np: Any, levels: int) -> Any:
     """A copy of `value` with numpy bool/int/float/str scalars and arrays of them (any
-    shape, object arrays too) as Python values; anything else is left for the check."""
+    shape, object arrays too) as Python values; anything else is left for the check.
+    `levels` is how deep lists and dicts may still nest (_TooDeep beyond)."""
     t = type(value)
     if t is dict:
-        return {str(k) if type(k) is np.str_ else k: _from_numpy(v, np) for k, v in value.items()}
+        if levels < 1:
+            raise _TooDeep
+        return {
+            str(k) if type(k) is np.str_ else k: _from_numpy(v, np, levels - 1)
+            for k, v in value.items()
+        }
     if t is list or t is tuple:
-        return [_from_numpy(v, np) for v in value]
+        if levels < 1:
+            raise _TooDeep
+        return [_from_numpy(v, np, levels - 1) for v in value]
     if isinstance(value, np.generic):
         kind = value.dtype.kind
         if kind == "b":
@@ -402,7 +472,7 @@ def _from_numpy(value: Any, np: Any) -> Any:
         if kind == "U":
             return str(value)
     elif isinstance(value, np.ndarray) and value.dtype.kind in _ARRAY_KINDS:
-        return _from_numpy(value.tolist(), np)
+        return _from_numpy(value.tolist(), np, levels)
     return value
 
 
@@ -414,7 +484,7 @@ _ARRAY_KINDS = frozenset("biufUO")
 def _raise_bad(value: Any, path: str, index: int | None) -> NoReturn:
     """Raise InvalidParameter naming the first non-JSON value under `path`."""
     where, reason = json_problem(value, path) or (path, "not a JSON value")
-    raise _invalid(index, where, reason)
+    raise _invalid(index, clip_path(where), reason)
 
 
 def _invalid(index: int | None, field: str | None, reason: str) -> InvalidParameter:
@@ -436,6 +506,11 @@ def _tname(value: Any) -> str:
 def inputs_key(inputs: dict[str, Any]) -> str:
     """inputs_hash for inputs that normalize_records already validated (no second check)."""
     return _hash(inputs)
+
+
+def inputs_digest(inputs: dict[str, Any]) -> bytes:
+    """inputs_key as its 32 bytes (``inputs_key(x) == inputs_digest(x).hex()``)."""
+    return hashlib.sha256(orjson.dumps(inputs, option=_SORT)).digest()
 
 
 def _hash(value: Any) -> str:
@@ -478,7 +553,19 @@ class RecordState:
 
 def record_ids(count: int, time_ms: int) -> Callable[[], str]:
     """A factory handing out `count` increasing record ids minted at `time_ms`."""
-    return iter(["dr-" + h for h in uuid7_hex(count, time_ms)]).__next__
+    return iter(record_id_list(count, time_ms)).__next__
+
+
+def record_id_list(count: int, time_ms: int) -> list[str]:
+    """`count` increasing record ids minted at `time_ms`."""
+    return uuid7_hex(count, time_ms, prefix="dr-")
+
+
+def new_record_state(
+    rec: RecordInput, record_id: str, now_ms: int, user: str, seq: int
+) -> RecordState:
+    """The state merge_batch gives a record new to the dataset and to its batch."""
+    return _new_state(rec, record_id, now_ms, user, seq)
 
 
 def _new_state(rec: RecordInput, record_id: str, now_ms: int, user: str, seq: int) -> RecordState:

@@ -18,7 +18,7 @@ from evalledger.query.filters import (
     parse_order_by,
 )
 from evalledger.session import Session
-from evalledger.validation import check_id_list
+from evalledger.validation import check_id_list, shown
 
 _STRING_ATTRIBUTES = {
     "name": datasets.c.name,
@@ -67,7 +67,9 @@ def search_datasets(
     is set (writes on them raise ResourceNotFound until `undelete_dataset`).
     """
     if not isinstance(include_deleted, bool):
-        raise InvalidParameter(f"include_deleted must be True or False, got {include_deleted!r}")
+        raise InvalidParameter(
+            f"include_deleted must be True or False, got {shown(include_deleted)}"
+        )
     limit = paging.check_max_results(max_results, MAX_RESULTS_DEFAULT, MAX_RESULTS_LIMIT)
     condition = compile_filter(parse_filter(filter_string), _resolve)
     order = parse_order_by(order_by, _ORDER_KEYS, [(datasets.c.created_time, True)])

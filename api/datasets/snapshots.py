@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from evalledger.datasets import reads
 from evalledger.datasets.dataset import EvaluationDataset
 from evalledger.datasets.labels import label_target
-from evalledger.ledger import InvalidParameter, ResourceNotFound
+from evalledger.ledger import ResourceNotFound
 from evalledger.projections.schema import dataset_versions, datasets
 from evalledger.session import Session
-from evalledger.validation import to_ms
+from evalledger.validation import check_version, to_ms
 
 
 def _dataset_id_for_name(conn: sa.Connection, name: str) -> str:
@@ -44,8 +44,7 @@ def version_at(conn: sa.Connection, dataset_id: str, at_ms: int) -> int:
 
 
 def resolve_version(conn: sa.Connection, dataset_id: str, version: int | str) -> int:
-    if isinstance(version, bool) or not isinstance(version, int | str):
-        raise InvalidParameter(f"version must be an int or a label, got {version!r}")
+    version = check_version(version)
     if isinstance(version, str):
         return label_target(conn, dataset_id, version)
     return version

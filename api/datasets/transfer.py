@@ -36,16 +36,17 @@ Importing is all or nothing with respect to bad rows: the whole file is parsed a
 (every batch through ``normalize_records``) before anything is written, so a bad row
 anywhere writes nothing (not even the new dataset). Then the file is read again and merged
 in batches of ``BATCH_SIZE`` records, each batch one commit and one dataset version, so
-memory stays bounded for large files. Should the database fail half-way, the batches
-already merged stay (each a complete version); importing the same file again is safe, as
-records dedupe on their inputs: batches whose records all equal what is stored make no
-version.
+memory stays bounded for large files. A dataset that import creates is created in the
+commit of the first batch, so a failure in it leaves no dataset, empty or not. Should the
+database fail later, the batches already merged stay (each a complete version); importing
+the same file again is safe, as records dedupe on their inputs: batches whose records all
+equal what is stored make no version.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ import orjson
 import pandas as pd
 
 from evalledger.datasets import commands
+from evalledger.datasets.atomic_file import write_atomically
 from evalledger.datasets.functions import create_dataset, get_dataset
 from evalledger.datasets.parquet_values import (
     Reader,
@@ -64,8 +66,13 @@ from evalledger.datasets.parquet_values import (
 )
 from evalledger.datasets.records import RecordInput, normalize_records
 from evalledger.ledger import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
+from evalledger.ledger.encoding import unreadable
+from evalledger.ledger.exact_json import loads_exact
+from evalledger.ledger.limits import BackendLimits, backend_limits
+from evalledger.projections.event_types import DEFAULT_EXPERIMENT_ID
 from evalledger.session import Session
 from evalledger.text import clip
+from evalledger.validation import check_id_list, check_name, shown
 
 __all__ = [
     "BATCH_SIZE",
@@ -98,6 +105,7 @@ READ_ONLY_COLUMNS = frozenset(
         "last_updated_by",
     )
 )
+_log = logging.getLogger("evalledger.export")
 _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -115,7 +123,17 @@ or "importing" (units: records)."""
 
 
 def format_for(path: str | os.PathLike[str], fmt: str | None = None) -> str:
-    """The format to use: `fmt` when given, else the one the file extension names."""
+    """The format to use: `fmt` when given, else the one the file extension names.
+    A path no file system takes (NUL, text that cannot be encoded) is an InvalidParameter."""
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if not isinstance(text, str):
+        raise InvalidParameter(f"path must be a str or an os.PathLike of str, got {shown(path)}")
+    if "\x00" in text:
+        raise InvalidParameter(f"{text!r}: a path cannot contain the NUL character")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:  # a lone surrogate that is not an undecodable byte
+        raise InvalidParameter(f"{text!r}: not a file name this system can encode") from None
     if fmt is not None:
         name = fmt.strip().lower()
         if name not in FORMATS:
@@ -149,28 +167,32 @@ def export_rows(ds: Any) -> list[dict[str, Any]]:
     ]
 
 
-def export_dataset(ds: Any, path: str | os.PathLike[str], fmt: str | None = None) -> int:
+def export_dataset(
+    ds: Any,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    *,
+    warn: Callable[[str], None] | None = None,
+) -> int:
     """Write a dataset (current or snapshot) to `path`; returns the number of records.
 
-    The file appears complete or not at all: it is written next to `path` and renamed.
+    The file appears complete or not at all, even across a power loss: it is written next
+    to `path`, fsynced, renamed over it, and the directory fsynced (see atomic_file).
+    Temporary files that killed exports to `path` left are removed; those that may still
+    be in use are reported through `warn` (default: a logging warning).
     """
     fmt = format_for(path, fmt)
     rows = export_rows(ds)
-    target = Path(path)
-    # not tempfile.mkstemp: its files are private (0600); this one gets the umask's mode
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as out:
-            if fmt == "jsonl":
-                _write_jsonl(rows, out)
-            elif fmt == "csv":
-                _write_csv(rows, out)
-            else:
-                _write_parquet(rows, out, ds)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(out: IO[bytes]) -> None:
+        if fmt == "jsonl":
+            _write_jsonl(rows, out)
+        elif fmt == "csv":
+            _write_csv(rows, out)
+        else:
+            _write_parquet(rows, out, ds)
+
+    write_atomically(Path(path), write, warn or _log.warning)
     return len(rows)
 
 
@@ -285,10 +307,10 @@ def _read_jsonl(path: str | os.PathLike[str], shown: str, batch_size: int) -> It
                 continue
             index = start + len(records)
             try:
-                value = orjson.loads(line)
+                value = loads_exact(line)
             except orjson.JSONDecodeError as exc:
                 raise InvalidParameter(
-                    f"{shown}: line {number}: not valid JSON ({exc})", index=index
+                    f"{shown}: line {number}: {unreadable(exc)}", index=index
                 ) from None
             if type(value) is not dict:
                 got = "null" if value is None else type(value).__name__
@@ -343,10 +365,10 @@ def _decode_cell(shown: str, row: int, name: str, cell: Any) -> Any:
     if type(cell) is not str:
         return cell
     try:
-        return orjson.loads(cell)
+        return loads_exact(cell)
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(
-            f"{shown}: row {row}: field {name!r}: not valid JSON ({exc}): {_clip(cell)}",
+            f"{shown}: row {row}: field {name!r}: {unreadable(exc)}: {_clip(cell)}",
             index=row - 1,
             field=name,
         ) from None
@@ -468,11 +490,12 @@ def _parquet_cells(column: Any, read: Reader | None) -> list[Any]:
     return [None if cell is None else read(cell) for cell in cells]
 
 
-def validate_batch(batch: RecordBatch) -> list[RecordInput]:
+def validate_batch(batch: RecordBatch, limits: BackendLimits | None = None) -> list[RecordInput]:
     """normalize_records on a batch; errors name the file, line/row and field, and carry
-    the record's position in the file as ``index``."""
+    the record's position in the file as ``index``. With `limits`, a record too large for
+    that database is refused too."""
     try:
-        return normalize_records(list(batch))
+        return normalize_records(list(batch), limits)
     except InvalidParameter as exc:
         if exc.index is None:
             raise InvalidParameter(f"{batch.path}: {exc}", field=exc.field) from None
@@ -508,36 +531,35 @@ def import_records(
     """Merge a file's records into the dataset `name`, creating it when missing.
 
     The whole file is validated first (nothing is written when any row is bad), then
-    merged `batch_size` records per commit.
+    merged `batch_size` records per commit. A dataset that import creates is created in
+    the commit of the first batch, so a failure there leaves no dataset behind.
     """
     fmt = format_for(path, fmt)
+    name = check_name(name)
+    experiment_ids = (
+        [DEFAULT_EXPERIMENT_ID]
+        if experiment_id is None
+        else check_id_list(experiment_id, "experiment_id")
+    )
     if progress is not None:
         progress("checking", 0, _progress_total(path, fmt))
     count = 0
+    with session.connect() as conn:
+        limits = backend_limits(conn)
     for batch in read_records(path, fmt, batch_size=batch_size):
-        validate_batch(batch)
+        validate_batch(batch, limits)
         count += len(batch)
         if progress is not None:
             progress("checking", batch.done, batch.total)
 
-    created = False
-    try:
-        ds = get_dataset(session, name=name)
-    except ResourceNotFound:
-        try:
-            ds = create_dataset(session, name, experiment_id=experiment_id)
-            created = True
-        except ResourceAlreadyExists:  # created meanwhile by someone else
-            ds = get_dataset(session, name=name)
-
+    target = _ImportTarget(session, name, experiment_ids)
     added = updated = batches = done = 0
     if progress is not None:
         progress("importing", 0, count)
     for batch in read_records(path, fmt, batch_size=batch_size):
         if not batch:
             continue
-        incoming = validate_batch(batch)
-        got_added, got_updated = commands.merge(session, ds.dataset_id, incoming)
+        got_added, got_updated = target.merge(validate_batch(batch))
         added += got_added
         updated += got_updated
         if got_added or got_updated:  # a batch that would change nothing makes no version
@@ -546,13 +568,55 @@ def import_records(
         if progress is not None:
             progress("importing", done, count)
     return ImportResult(
-        dataset=get_dataset(session, dataset_id=ds.dataset_id),
-        created=created,
+        dataset=get_dataset(session, dataset_id=target.finish()),
+        created=target.created,
         records=count,
         added=added,
         updated=updated,
         batches=batches,
     )
+
+
+class _ImportTarget:
+    """The dataset an import merges into. A missing one is created by the first merge, in
+    its commit (or, for a file without records, at the end); when another writer creates
+    it meanwhile, the import merges into theirs."""
+
+    def __init__(self, session: Session, name: str, experiment_ids: list[str]) -> None:
+        self.session = session
+        self.name = name
+        self.created = False
+        self.pending: commands.NewDataset | None = None
+        try:
+            self.dataset_id = get_dataset(session, name=name).dataset_id
+        except ResourceNotFound:
+            self.dataset_id = commands.new_dataset_id()
+            self.pending = commands.NewDataset(name, experiment_ids)
+
+    def merge(self, incoming: list[RecordInput]) -> tuple[int, int]:
+        if self.pending is None:
+            return commands.merge(self.session, self.dataset_id, incoming)
+        try:
+            result = commands.merge(self.session, self.dataset_id, incoming, create=self.pending)
+        except ResourceAlreadyExists:  # created meanwhile by someone else
+            self.pending = None
+            self.dataset_id = get_dataset(self.session, name=self.name).dataset_id
+            return commands.merge(self.session, self.dataset_id, incoming)
+        self.pending, self.created = None, True
+        return result
+
+    def finish(self) -> str:
+        """The dataset's id, once it exists (an empty file creates an empty dataset)."""
+        if self.pending is not None:
+            try:
+                self.dataset_id = create_dataset(
+                    self.session, self.name, experiment_id=self.pending.experiment_ids
+                ).dataset_id
+                self.created = True
+            except ResourceAlreadyExists:
+                self.dataset_id = get_dataset(self.session, name=self.name).dataset_id
+            self.pending = None
+        return self.dataset_id
 
 
 def _progress_total(path: str | os.PathLike[str], fmt: str) -> int:

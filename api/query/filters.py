@@ -18,6 +18,12 @@ Grammar (a superset of MLflow's; keywords are case-insensitive, AND binds tighte
     key        := dotted.name | `any text` | "any text" | 'any text'
     value      := 'string' | "string" | integer | float
 
+Limits (a filter beyond them is refused with InvalidParameter before any SQL is built):
+at most ``MAX_DEPTH`` levels of parentheses, ``MAX_TERMS`` comparisons and
+``MAX_IN_VALUES`` values in all IN lists together, and LIKE patterns of at most
+``MAX_PATTERN`` characters. Numbers are 64-bit integers or finite
+floats; the text cannot contain NUL or a lone surrogate (nothing stored can).
+
 Strings accept a doubled quote (``'it''s'``) and backslash escapes of ``'``, ``"`` and ``\\``;
 any other backslash pair is kept as is, so ``'50\\% off'`` reaches LIKE as ``50\\% off``
 (MySQL's convention).
@@ -41,8 +47,13 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from evalledger.ledger.errors import InvalidParameter
 from evalledger.query.numbers import as_number
+from evalledger.validation import MAX_INT64, MIN_INT64, shown, text_problem
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_IN_VALUES",
+    "MAX_PATTERN",
+    "MAX_TERMS",
     "OPERATORS",
     "And",
     "Comparison",
@@ -56,6 +67,15 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: Levels of parentheses a filter may nest.
+MAX_DEPTH = 32
+#: Comparisons one filter may hold (joined by AND and OR).
+MAX_TERMS = 256
+#: Values all the IN / NOT IN lists of one filter may hold together.
+MAX_IN_VALUES = 1_000
+#: Characters of a LIKE / ILIKE pattern (SQLite refuses patterns over 50,000 bytes).
+MAX_PATTERN = 4_096
 Scalar = str | int | float
 Value = Scalar | tuple[Scalar, ...] | None
 
@@ -132,7 +152,7 @@ class _Lexer:
         self.label = label
 
     def error(self, detail: str) -> InvalidParameter:
-        return InvalidParameter(f"Invalid {self.label} {self.text!r}: {detail}")
+        return InvalidParameter(f"Invalid {self.label} {shown(self.text)}: {detail}")
 
     def tokens(self) -> list[_Token]:
         text, pos, out = self.text, 0, []
@@ -160,14 +180,25 @@ class _Lexer:
                     bad = text[start : _WORDISH.match(text, pos).end()]  # type: ignore[union-attr]
                     raise self.error(f"invalid number {bad!r} at position {start}")
                 raw = m.group()
-                number: int | float = int(raw) if raw.lstrip("+-").isdigit() else float(raw)
-                tok = _Token("number", number, start, raw)
+                tok = _Token("number", self.number(raw, start), start, raw)
             elif m := _IDENT.match(text, pos):
                 pos = m.end()
                 tok, pos = self.word(m.group(), start, pos)
             else:
                 raise self.error(f"unexpected character {ch!r} at position {pos}")
             out.append(tok)
+
+    def number(self, raw: str, start: int) -> int | float:
+        """A number token's value: a 64-bit integer or a finite float (what a column holds)."""
+        if raw.lstrip("+-").isdigit():
+            whole = int(raw)
+            if not MIN_INT64 <= whole <= MAX_INT64:
+                raise self.error(f"number {raw} at position {start} does not fit in 64 bits")
+            return whole
+        value = float(raw)
+        if value - value != 0.0:
+            raise self.error(f"number {raw} at position {start} is out of range")
+        return value
 
     def word(self, word: str, start: int, pos: int) -> tuple[_Token, int]:
         """A bare identifier, or ``prefix.key`` when a dot follows."""
@@ -210,7 +241,7 @@ class _Lexer:
             else:
                 buf.append(ch)
                 i += 1
-        raise self.error(f"unterminated string {text[pos:]!r} starting at position {pos}")
+        raise self.error(f"unterminated string {shown(text[pos:])} starting at position {pos}")
 
 
 # --------------------------------------------------------------------------- parser
@@ -229,6 +260,9 @@ class _Parser:
         self.lexer = _Lexer(text, label)
         self.toks = self.lexer.tokens()
         self.i = 0
+        self.depth = 0  # parentheses open at the current token
+        self.terms = 0  # comparisons read so far
+        self.in_values = 0  # values of the IN lists read so far
 
     def peek(self) -> _Token:
         return self.toks[self.i]
@@ -239,8 +273,8 @@ class _Parser:
         return tok
 
     def fail(self, expected: str, after: _Token | None, tok: _Token) -> InvalidParameter:
-        where = f" after {after.text!r}" if after is not None else ""
-        got = "" if tok.kind == "end" else f", got {tok.text!r}"
+        where = f" after {shown(after.text)}" if after is not None else ""
+        got = "" if tok.kind == "end" else f", got {shown(tok.text)}"
         return self.lexer.error(f"expected {expected}{where} at position {tok.pos}{got}")
 
     def parse(self) -> Expr:
@@ -250,7 +284,7 @@ class _Parser:
             raise self.lexer.error(f"unbalanced ')' at position {tok.pos}")
         if tok.kind != "end":
             raise self.lexer.error(
-                f"unexpected {tok.text!r} at position {tok.pos}: expected AND, OR or the end"
+                f"unexpected {shown(tok.text)} at position {tok.pos}: expected AND, OR or the end"
             )
         return expr
 
@@ -270,7 +304,13 @@ class _Parser:
         if self.peek().kind != "lparen":
             return self.comparison(after)
         lparen = self.next()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.lexer.error(
+                f"'(' at position {lparen.pos} nests deeper than {MAX_DEPTH} levels"
+            )
         expr = self.disjunction()
+        self.depth -= 1
         close = self.next()
         if close.kind == "end":
             raise self.lexer.error(f"unbalanced '(' at position {lparen.pos}: missing ')'")
@@ -287,6 +327,12 @@ class _Parser:
         raise self.fail("a field name", after, tok)
 
     def comparison(self, after: _Token | None) -> Comparison:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.lexer.error(
+                f"more than {MAX_TERMS} comparisons (at position {self.peek().pos}); "
+                "split the search or use IN (...)"
+            )
         ftok, field = self.field(after)
         op = self.next()
         if op.kind == "op":
@@ -297,6 +343,11 @@ class _Parser:
             tok = self.next()
             if tok.kind != "string":
                 raise self.fail("a quoted string", op, tok)
+            if len(tok.value) > MAX_PATTERN:
+                raise self.lexer.error(
+                    f"the {op.value.upper()} pattern at position {tok.pos} is longer than "
+                    f"{MAX_PATTERN} characters"
+                )
             return Comparison(field, op.value.upper(), tok.value)
         if _is_kw(op, "IN"):
             return Comparison(field, "IN", self.values(op))
@@ -332,6 +383,12 @@ class _Parser:
             )
         items, sep = [], lparen
         while True:
+            self.in_values += 1
+            if self.in_values > MAX_IN_VALUES:
+                raise self.lexer.error(
+                    f"the IN lists hold more than {MAX_IN_VALUES} values "
+                    f"(at position {self.peek().pos})"
+                )
             items.append(self.scalar(sep))
             sep = self.next()
             if sep.kind == "rparen":
@@ -358,12 +415,9 @@ def parse_filter(text: str | None) -> Expr | None:
         raise InvalidParameter(f"filter_string must be a str, not {type(text).__name__}")
     if not text.strip():
         return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidParameter(
-            f"filter_string has a lone surrogate (not text) at position {exc.start}"
-        ) from None
+    problem = text_problem(text)
+    if problem is not None:
+        raise InvalidParameter(f"filter_string: {problem}", field="filter_string")
     return _Parser(text).parse()
 
 
@@ -387,14 +441,19 @@ def parse_order_by(
     A key may be written with any field prefix alias (``attr.x`` finds ``attributes.x`` or
     ``x``); an unknown key or a direction other than ASC/DESC raises InvalidParameter.
     """
-    if not order_by:
+    if order_by is None or (isinstance(order_by, str | list | tuple) and not order_by):
         return list(default)
     if isinstance(order_by, str):
         order_by = [order_by]
+    if not isinstance(order_by, list | tuple):
+        raise InvalidParameter(f"order_by must be a list of strings, got {shown(order_by)}")
     result = []
     for clause in order_by:
         if not isinstance(clause, str):
-            raise InvalidParameter(f"order_by entries must be str, got {clause!r}")
+            raise InvalidParameter(f"order_by entries must be str, got {shown(clause)}")
+        problem = text_problem(clause)
+        if problem is not None:
+            raise InvalidParameter(f"order_by: {problem}", field="order_by")
         parser = _Parser(clause, "order_by")
         tok, field = parser.field(None)
         names = [tok.text, f"{_CANONICAL_PREFIX[field.kind]}.{field.key}"]
@@ -439,17 +498,19 @@ def compare(column: sa.ColumnElement[Any], op: str, value: Value) -> sa.ColumnEl
         return column.is_not(None)
     if op in ("IN", "NOT IN"):
         if not isinstance(value, tuple | list) or not value:
-            raise InvalidParameter(f"{op} needs a non-empty list of values, got {value!r}")
+            raise InvalidParameter(f"{op} needs a non-empty list of values, got {shown(value)}")
         if all(isinstance(v, str) for v in value):
             return _ExactText(column, op, tuple(_bind(v) for v in value))
         return column.in_(value) if op == "IN" else column.not_in(value)
     if value is None or isinstance(value, tuple | list):
-        raise InvalidParameter(f"{op} needs a single value, got {value!r}")
+        raise InvalidParameter(f"{op} needs a single value, got {shown(value)}")
     if op in ("LIKE", "ILIKE"):
         if not isinstance(value, str):
-            raise InvalidParameter(f"{op} needs a string pattern, got {value!r}")
+            raise InvalidParameter(f"{op} needs a string pattern, got {shown(value)}")
         if (len(value) - len(value.rstrip("\\"))) % 2:
-            raise InvalidParameter(f"{op} pattern {value!r} ends with the escape character '\\'")
+            raise InvalidParameter(
+                f"{op} pattern {shown(value)} ends with the escape character '\\'"
+            )
         if op == "ILIKE":
             return sa.func.lower(column).like(sa.func.lower(_bind(value)), escape="\\")
         return _ExactText(column, op, (_bind(value), _bind(_like_to_glob(value))))

@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 
 from evalledger.ledger import InvalidParameter
+from evalledger.validation import shown
 
 
 class PagedList(list):
@@ -38,13 +39,24 @@ def decode_token(token: str | None, query_id: str) -> list[Any] | None:
         found_id, key = orjson.loads(base64.urlsafe_b64decode(token.encode()))
     except Exception:
         raise InvalidParameter(
-            f"page_token {token!r} is not a token this search returned"
+            f"page_token {shown(token)} is not a token this search returned"
         ) from None
     if found_id != query_id:
         raise InvalidParameter(
             "page_token belongs to a search with another filter, order or experiment list"
         )
+    if not isinstance(key, list) or not all(_is_sort_value(v) for v in key):
+        raise InvalidParameter(f"page_token {shown(token)} is not a token this search returned")
     return key
+
+
+def _is_sort_value(value: Any) -> bool:
+    """A value a sort column can hold: text, a 64-bit integer, a finite float, or NULL."""
+    if value is None or type(value) is str:
+        return type(value) is not str or "\x00" not in value
+    if type(value) is int:
+        return -(2**63) <= value < 2**63
+    return type(value) is float and value - value == 0.0
 
 
 def after(
@@ -67,5 +79,7 @@ def check_max_results(max_results: Any, default: int, limit: int) -> int:
         or not isinstance(max_results, int)
         or not 1 <= max_results <= limit
     ):
-        raise InvalidParameter(f"max_results must be an int from 1 to {limit}, got {max_results!r}")
+        raise InvalidParameter(
+            f"max_results must be an int from 1 to {limit}, got {shown(max_results)}"
+        )
     return max_results

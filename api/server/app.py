@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from evalledger import __version__
+from evalledger.ledger import load_private_key
 from evalledger.server import (
     errors,
     ledger_api,
@@ -16,6 +17,7 @@ from evalledger.server import (
     ui,
     users_api,
 )
+from evalledger.server.checkpointing import Checkpointer
 from evalledger.server.config import MLFLOW_API_VERSION, ServerConfig
 from evalledger.server.edge import EdgeMiddleware
 from evalledger.stores import open_store
@@ -33,7 +35,10 @@ _ROUTERS = (
 
 def create_app(config: ServerConfig) -> FastAPI:
     """A server for the ledger at `config.uri` (opened, and upgraded when behind, now)."""
-    open_store(config.uri, "evalledger-server")
+    store = open_store(config.uri, "evalledger-server")
+    if config.checkpoint_key:
+        key = load_private_key(config.checkpoint_key)  # a bad key stops the start, not later
+        Checkpointer(store, key, config.checkpoint_every).install()
     app = FastAPI(
         title="evalledger",
         version=__version__,

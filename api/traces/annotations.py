@@ -26,7 +26,7 @@ from evalledger.traces.entities import (
 )
 from evalledger.traces.log import trace_version
 from evalledger.traces.reads import read_traces
-from evalledger.validation import check_tag_key, check_tags
+from evalledger.validation import check_tag_key, check_tags, shown
 
 # --------------------------------------------------------------------------- tags
 
@@ -84,16 +84,17 @@ def _source(source: Any, user: str) -> dict[str, Any]:
     elif hasattr(source, "source_type"):
         source_type, source_id = source.source_type, getattr(source, "source_id", None)
     else:
-        raise InvalidParameter(f"source: expected a dict or a source type, got {source!r}")
+        raise InvalidParameter(f"source: expected a dict or a source type, got {shown(source)}")
     source_type = getattr(source_type, "value", source_type)
     name = source_type.strip().upper() if isinstance(source_type, str) else None
     name = "LLM_JUDGE" if name == "AI_JUDGE" else name
     if name not in SOURCE_TYPES:
         raise InvalidParameter(
-            f"source.source_type: expected one of {', '.join(SOURCE_TYPES)}, got {source_type!r}"
+            f"source.source_type: expected one of {', '.join(SOURCE_TYPES)}, "
+            f"got {shown(source_type)}"
         )
     if source_id is not None and not isinstance(source_id, str):
-        raise InvalidParameter(f"source.source_id: expected a string, got {source_id!r}")
+        raise InvalidParameter(f"source.source_id: expected a string, got {shown(source_id)}")
     out = {"source_type": name}
     if source_id is not None:
         out["source_id"] = source_id
@@ -119,7 +120,9 @@ def _log_assessment(
 ) -> Assessment:
     trace_id = check_trace_id(trace_id)
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_KEY:
-        raise InvalidParameter(f"name must be a string of 1 to {MAX_KEY} characters, got {name!r}")
+        raise InvalidParameter(
+            f"name must be a string of 1 to {MAX_KEY} characters, got {shown(name)}"
+        )
     check_text(name, "name")
     check_json(value, "value")
     checked_source = _source(source, session.user)
@@ -128,9 +131,11 @@ def _log_assessment(
             raise InvalidParameter(f"metadata must be a dict, got {type(metadata).__name__}")
         check_json(metadata, "metadata")
     if rationale is not None and not isinstance(rationale, str):
-        raise InvalidParameter(f"rationale must be a string, got {rationale!r}")
+        raise InvalidParameter(f"rationale must be a string, got {shown(rationale)}")
     if span_id is not None and not isinstance(span_id, str):
-        raise InvalidParameter(f"span_id must be a string, got {span_id!r}")
+        raise InvalidParameter(f"span_id must be a string, got {shown(span_id)}")
+    if span_id is not None:
+        check_text(span_id, "span_id")
     with commit(session.store, session.user) as tx:
         version = trace_version(tx, trace_id)
         if span_id is not None and span_id not in _trace_span_ids(session, tx.conn, trace_id):

@@ -18,6 +18,14 @@ from typing import Any
 import orjson
 
 from evalledger.ledger import InvalidParameter
+from evalledger.ledger.encoding import TOO_DEEP, are_plain, clip_path, too_deep
+from evalledger.ledger.limits import (
+    MAX_KEY_CHARS,
+    MAX_NESTING,
+    MAX_STREAM_ID_CHARS,
+    TRACE_DOCUMENT_LEVELS,
+    TRACE_DOCUMENT_NESTING,
+)
 from evalledger.projections.event_types import DEFAULT_EXPERIMENT_ID
 from evalledger.projections.traces_fold import (
     assessment_kind,
@@ -26,7 +34,7 @@ from evalledger.projections.traces_fold import (
     format_time_ms,
     time_ms,
 )
-from evalledger.validation import check_tag_key
+from evalledger.validation import check_tag_key, check_tag_value, shown, text_problem
 
 __all__ = [
     "Assessment",
@@ -43,8 +51,8 @@ __all__ = [
 INPUTS = "mlflow.spanInputs"
 OUTPUTS = "mlflow.spanOutputs"
 SPAN_TYPE = "mlflow.spanType"
-MAX_TRACE_ID = 191
-MAX_KEY = 250
+MAX_TRACE_ID = MAX_STREAM_ID_CHARS
+MAX_KEY = MAX_KEY_CHARS
 SOURCE_TYPES = ("HUMAN", "LLM_JUDGE", "CODE", "SOURCE_TYPE_UNSPECIFIED")
 STATES = ("OK", "ERROR", "IN_PROGRESS", "STATE_UNSPECIFIED")
 
@@ -59,8 +67,13 @@ def decode_attribute(value: Any) -> Any:
     return value
 
 
-def encode_attribute(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def encode_attribute(value: Any, where: str = "attribute") -> str:
+    """A span attribute as MLflow stores it: JSON text (InvalidParameter naming `where`
+    for a value JSON cannot hold, such as text with a lone surrogate)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as exc:
+        raise InvalidParameter(f"{where}: not valid JSON text ({exc})") from None
 
 
 # --------------------------------------------------------------------------- assessments
@@ -492,7 +505,7 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
     for key, item in value.items():
         check_tag_key(key, where)
         if type(item) is str:
-            out[key] = check_text(item, f"{where}.{key}")
+            out[key] = check_tag_value(check_text(item, f"{where}.{key}"), f"{where}.{key}")
         elif isinstance(item, str | int | float | bool):
             out[key] = str(item)
         else:
@@ -501,9 +514,10 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
 
 
 def check_text(value: str, where: str) -> str:
-    """Text that lands in an SQL column: no NUL (PostgreSQL rejects it)."""
-    if "\x00" in value:
-        raise _fail(where, "text cannot contain the NUL character (\\x00)")
+    """Text that lands in an SQL column: no NUL (PostgreSQL rejects it), no lone surrogate."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise _fail(where, problem)
     return value
 
 
@@ -564,7 +578,7 @@ def _span(span: Any, where: str) -> dict[str, Any]:
     check_text(name, f"{where}.name")
     span_id = span.get("span_id")
     if not isinstance(span_id, str) or not span_id:
-        raise _fail(f"{where}.span_id", f"expected a non-empty string, got {span_id!r}")
+        raise _fail(f"{where}.span_id", f"expected a non-empty string, got {shown(span_id)}")
     parent = span.get("parent_span_id")
     if parent is not None and not isinstance(parent, str):
         raise _fail(f"{where}.parent_span_id", f"expected a string or None, got {_tname(parent)}")
@@ -581,8 +595,26 @@ def _span(span: Any, where: str) -> dict[str, Any]:
         attributes = {
             k: v if type(v) is str else encode_attribute(v) for k, v in attributes.items()
         }
+    # JSON nesting n levels holds 2n brackets: short texts and most long ones need no parse
+    for key, text in attributes.items():
+        if len(text) > 2 * MAX_NESTING and text.count("[") + text.count("{") > MAX_NESTING:
+            _check_attribute_nesting(text, f"{where}.attributes.{key}")
     out["attributes"] = attributes
     return out
+
+
+def _check_attribute_nesting(text: str, where: str) -> None:
+    """An attribute's JSON nests at most MAX_NESTING levels (a text that is not JSON is a
+    plain string, which is fine)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc) or "recursion" in str(exc):
+            raise _fail(where, TOO_DEEP) from None
+        return
+    deep = too_deep(value, where)
+    if deep is not None:
+        raise _fail(clip_path(deep), TOO_DEEP)
 
 
 def _assessment(value: Any, trace_id: str, where: str) -> dict[str, Any]:
@@ -591,7 +623,8 @@ def _assessment(value: Any, trace_id: str, where: str) -> dict[str, Any]:
     out = dict(value)
     assessment_id = value.get("assessment_id")
     if not isinstance(assessment_id, str) or not assessment_id:
-        raise _fail(f"{where}.assessment_id", f"expected a non-empty string, got {assessment_id!r}")
+        got = shown(assessment_id)
+        raise _fail(f"{where}.assessment_id", f"expected a non-empty string, got {got}")
     if len(assessment_id) > MAX_TRACE_ID:
         raise _fail(f"{where}.assessment_id", f"is longer than {MAX_TRACE_ID} characters")
     check_text(assessment_id, f"{where}.assessment_id")
@@ -604,7 +637,7 @@ def _assessment(value: Any, trace_id: str, where: str) -> dict[str, Any]:
         raise _fail(where, "needs exactly one of 'expectation' or 'feedback' (a dict)")
     for key in ("create_time", "last_update_time"):
         if key in value and time_ms(value[key]) is None:
-            raise _fail(f"{where}.{key}", f"not a time: {value[key]!r}")
+            raise _fail(f"{where}.{key}", f"not a time: {shown(value[key])}")
     if "valid" in value and not isinstance(value["valid"], bool):
         raise _fail(f"{where}.valid", f"expected a bool, got {_tname(value['valid'])}")
     out["trace_id"] = trace_id
@@ -614,7 +647,7 @@ def _assessment(value: Any, trace_id: str, where: str) -> dict[str, Any]:
 def check_trace_id(trace_id: Any, where: str = "trace_id") -> str:
     """A trace id: a non-empty string of at most 191 characters (it is a stream id)."""
     if not isinstance(trace_id, str) or not trace_id.strip():
-        raise _fail(where, f"expected a non-empty string, got {trace_id!r}")
+        raise _fail(where, f"expected a non-empty string, got {shown(trace_id)}")
     if len(trace_id) > MAX_TRACE_ID:
         raise _fail(where, f"is longer than {MAX_TRACE_ID} characters")
     if trace_id != trace_id.strip():
@@ -622,12 +655,25 @@ def check_trace_id(trace_id: Any, where: str = "trace_id") -> str:
     return check_text(trace_id, where)
 
 
-def normalize_trace(raw: Any, where: str = "trace") -> dict[str, Any]:
+_DOCUMENT_TOO_DEEP = (
+    f"nests deeper than {TRACE_DOCUMENT_NESTING} levels of lists and dicts (the limit of a "
+    f"trace document: {MAX_NESTING} for a value, plus {TRACE_DOCUMENT_LEVELS} for the document)"
+)
+
+
+def normalize_trace(raw: Any, where: str = "trace", *, shallow: bool = False) -> dict[str, Any]:
     """Check a trace dict (``Trace.to_json()``'s shape, MLflow 3 or 2) and return a fresh
     dict in MLflow 3's shape. Values must already be JSON (callers check dicts they did
-    not parse themselves). Raises InvalidParameter naming the field."""
+    not parse themselves). Raises InvalidParameter naming the field.
+
+    The document may nest TRACE_DOCUMENT_NESTING levels, each attribute's JSON
+    MAX_NESTING; `shallow` says the caller already knows the document nests no deeper."""
     if not isinstance(raw, dict):
         raise _fail(where, f"expected a trace dict with 'info' and 'data', got {_tname(raw)}")
+    if not shallow and not are_plain((raw,), TRACE_DOCUMENT_NESTING):
+        deep = too_deep(raw, where, TRACE_DOCUMENT_NESTING)
+        if deep is not None:
+            raise _fail(clip_path(deep), _DOCUMENT_TOO_DEEP)
     info, data = raw.get("info"), raw.get("data")
     if not isinstance(info, dict):
         raise _fail(f"{where}.info", f"expected a dict, got {_tname(info)}")
@@ -648,14 +694,14 @@ def normalize_trace(raw: Any, where: str = "trace") -> dict[str, Any]:
         raise _fail(f"{where}: info.trace_location", f"expected a dict, got {_tname(location)}")
     request_time = time_ms(info.get("request_time"))
     if request_time is None:
-        raise _fail(f"{where}: info.request_time", f"not a time: {info.get('request_time')!r}")
+        raise _fail(f"{where}: info.request_time", f"not a time: {shown(info.get('request_time'))}")
     if type(info["request_time"]) is not str:
         info["request_time"] = format_time_ms(request_time)
     state = info.get("state")
     if state is None:
         info["state"] = "STATE_UNSPECIFIED"
     elif not isinstance(state, str) or not 0 < len(state) <= 32:
-        raise _fail(f"{where}: info.state", f"expected a state name, got {state!r}")
+        raise _fail(f"{where}: info.state", f"expected a state name, got {shown(state)}")
     else:
         check_text(state, f"{where}: info.state")
     info["tags"] = _str_map(info.get("tags"), f"{where}: info.tags")

@@ -24,8 +24,17 @@ from evalledger.ledger import (
     check_json,
 )
 from evalledger.ledger.bulk import IN_LIST_CHUNK
+from evalledger.ledger.encoding import unreadable
+from evalledger.ledger.exact_json import loads_exact
+from evalledger.ledger.limits import (
+    MAX_EXPERIMENT_ID_CHARS,
+    TRACE_DOCUMENT_NESTING,
+    BackendLimits,
+    backend_limits,
+)
 from evalledger.ledger.memory import gc_paused
 from evalledger.ledger.schema import events
+from evalledger.oversize import check_trace_size
 from evalledger.projections import event_types as et
 from evalledger.projections.schema import assessments as assessments_table
 from evalledger.projections.schema import experiments, trace_metadata, trace_tags, traces
@@ -37,6 +46,7 @@ from evalledger.traces.entities import (
     normalize_trace,
     with_experiment,
 )
+from evalledger.validation import experiment_key, shown
 
 #: Traces per import commit.
 IMPORT_BATCH = 2_000
@@ -62,17 +72,23 @@ def _jsonl_items(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _json_file_items(path: Path) -> Iterator[tuple[str, Any]]:
     try:
-        data = orjson.loads(path.read_bytes())
+        data = loads_exact(path.read_bytes())
     except orjson.JSONDecodeError as exc:
-        raise InvalidParameter(f"import_traces: {path.name} is not valid JSON ({exc})") from None
+        raise InvalidParameter(f"import_traces: {path.name}: {unreadable(exc)}") from None
     items = data if isinstance(data, list) else [data]
     for i, item in enumerate(items):
         yield f"trace {i} of {path.name}", item
 
 
 def _path_items(path: Path) -> Items:
-    if not path.is_file():
-        raise InvalidParameter(f"import_traces: no such file {str(path)!r}")
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        raise InvalidParameter(
+            f"import_traces: cannot read {shown(str(path))}: {exc.strerror or exc}"
+        ) from None
+    if not found:
+        raise InvalidParameter(f"import_traces: no such file {shown(str(path))}")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return lambda: _jsonl_items(path)
@@ -92,9 +108,9 @@ def _source_items(source: Any) -> Items:
         if isinstance(source, str) and not text.startswith(("{", "[")):
             return _path_items(Path(source))
         try:
-            data = orjson.loads(text)
+            data = loads_exact(text)
         except orjson.JSONDecodeError as exc:
-            raise InvalidParameter(f"import_traces: source is not valid JSON ({exc})") from None
+            raise InvalidParameter(f"import_traces: source: {unreadable(exc)}") from None
         source = data
     if isinstance(source, dict | Trace) or _is_mlflow_trace(source):
         items: list[Any] = [source]
@@ -108,35 +124,54 @@ def _source_items(source: Any) -> Items:
     return lambda: ((f"trace {i}", item) for i, item in enumerate(items))
 
 
-def _normalized(label: str, item: Any, experiment_id: str | None) -> dict[str, Any]:
+def _normalized(
+    label: str, item: Any, experiment_id: str | None, limits: BackendLimits | None = None
+) -> dict[str, Any]:
     """One trace of the source, checked, as an MLflow 3 trace dict."""
+    text_size = 0  # bytes of the JSON text the trace came as (0: it came as objects)
     try:
         if isinstance(item, Trace):
-            data = item.to_dict()
+            data, shallow = item.to_dict(), True  # normalized when it was made
         elif isinstance(item, str | bytes | bytearray):
-            data = orjson.loads(item)
+            data, shallow, text_size = loads_exact(item), _few_brackets(item), len(item)
         elif isinstance(item, dict):
-            check_json(item, "trace")
-            data = item
+            check_json(item, "trace", TRACE_DOCUMENT_NESTING)
+            data, shallow = item, True
         elif _is_mlflow_trace(item):
-            data = orjson.loads(item.to_json())
+            text = item.to_json()
+            data, shallow, text_size = orjson.loads(text), _few_brackets(text), len(text)
         else:
             raise InvalidParameter(
                 f"expected a Trace, trace JSON or a trace dict, got {type(item).__name__}"
             )
-        body = normalize_trace(data, "trace")
+        body = normalize_trace(data, "trace", shallow=shallow)
     except orjson.JSONDecodeError as exc:
-        raise InvalidParameter(f"import_traces: {label}: not valid JSON ({exc})") from None
+        raise InvalidParameter(f"import_traces: {label}: {unreadable(exc)}") from None
     except InvalidParameter as exc:
         raise InvalidParameter(f"import_traces: {label}: {exc.message}") from None
-    return body if experiment_id is None else with_experiment(body, experiment_id)
+    body = body if experiment_id is None else with_experiment(body, experiment_id)
+    # normalizing at most doubles a text (values encoded as JSON strings); escapes double
+    # it again: only a trace that could be over the limit is encoded to measure it
+    if limits is not None and not 0 < 4 * text_size <= limits.max_record_bytes:
+        check_trace_size(f"import_traces: {label}", body, limits)
+    return body
 
 
-def _unique(items: Items, experiment_id: str | None) -> Iterator[dict[str, Any]]:
+def _few_brackets(text: str | bytes | bytearray) -> bool:
+    """True when a JSON text cannot nest deeper than a trace document may: it has fewer
+    brackets than that (its structure's brackets are all in the text)."""
+    if isinstance(text, str):
+        return text.count("[") + text.count("{") <= TRACE_DOCUMENT_NESTING
+    return text.count(b"[") + text.count(b"{") <= TRACE_DOCUMENT_NESTING
+
+
+def _unique(
+    items: Items, experiment_id: str | None, limits: BackendLimits | None = None
+) -> Iterator[dict[str, Any]]:
     """The source's traces, normalized; a trace id seen before in the source is skipped."""
     seen: set[str] = set()
     for label, item in items():
-        body = _normalized(label, item, experiment_id)
+        body = _normalized(label, item, experiment_id, limits)
         trace_id = body["info"]["trace_id"]
         if trace_id not in seen:
             seen.add(trace_id)
@@ -171,6 +206,11 @@ def _check_not_other_streams(conn: sa.Connection, trace_ids: list[str]) -> set[s
 def _importable_experiments(conn: sa.Connection, experiment_ids: set[str]) -> None:
     """Experiments import will create must have ids of digits (experiment ids are)."""
     for experiment_id in missing_experiments(conn, sorted(experiment_ids)):
+        if len(experiment_id) > MAX_EXPERIMENT_ID_CHARS:
+            raise InvalidParameter(
+                f"import_traces: the traces' experiment id {experiment_id[:40]!r}... is longer "
+                f"than {MAX_EXPERIMENT_ID_CHARS} characters"
+            )
         if not experiment_id.isdigit():
             raise InvalidParameter(
                 f"import_traces: the traces' experiment id {experiment_id!r} does not exist "
@@ -236,7 +276,9 @@ def _import(session: Session, items: Items, experiment_id: str | None) -> list[s
     trace_ids: list[str] = []
     experiment_ids: set[str] = set()
     kept: list[dict[str, Any]] | None = []
-    for body in _unique(items, experiment_id):  # check everything before writing
+    with session.connect() as conn:
+        limits = backend_limits(conn)
+    for body in _unique(items, experiment_id, limits):  # check everything before writing
         trace_ids.append(body["info"]["trace_id"])
         experiment_ids.add(experiment_id_of(body["info"]) or DEFAULT_EXPERIMENT_ID)
         if kept is not None:
@@ -281,8 +323,5 @@ def _analyze(engine: sa.Engine) -> None:
 
 
 def _check_experiment_arg(experiment_id: Any) -> str:
-    if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
-        experiment_id = str(experiment_id)
-    if not isinstance(experiment_id, str) or not experiment_id:
-        raise InvalidParameter(f"experiment_id must be a string, got {experiment_id!r}")
-    return experiment_id
+    """An int is taken as its digits; else a non-empty str the database can store."""
+    return experiment_key(experiment_id)

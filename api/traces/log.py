@@ -19,6 +19,7 @@ from evalledger.ledger import (
     check_json,
 )
 from evalledger.ledger.identity import now_ms
+from evalledger.oversize import check_trace_size
 from evalledger.projections import event_types as et
 from evalledger.projections.schema import traces
 from evalledger.projections.traces_fold import format_time_ms
@@ -33,7 +34,7 @@ from evalledger.traces.entities import (
     encode_attribute,
     normalize_trace,
 )
-from evalledger.validation import check_name, check_tags
+from evalledger.validation import MAX_INT64, check_name, check_tags, experiment_key, shown
 
 PREVIEW_CHARS = 1_000
 
@@ -49,10 +50,11 @@ def trace_version(tx: UnitOfWork, trace_id: str) -> int:
     return version
 
 
-def append_trace(tx: UnitOfWork, body: dict[str, Any]) -> None:
+def append_trace(tx: UnitOfWork, body: dict[str, Any], encoded: bytes | None = None) -> None:
+    """Append a checked trace; `encoded` is its event payload's JSON when already made."""
     tx.append(
         body["info"]["trace_id"],
-        [et.TRACE_LOGGED.new({"trace": body}, checked=True)],
+        [et.TRACE_LOGGED.new({"trace": body}, checked=True, encoded=encoded)],
         NO_STREAM,
         stream_type=et.TRACE_STREAM,
     )
@@ -104,12 +106,24 @@ _SPAN_KEYS = frozenset(
 )
 
 
+#: The latest instant a trace can have: its spans' epoch nanoseconds must fit in 64 bits.
+MAX_TIME_MS = MAX_INT64 // 1_000_000
+
+
 def _ns(value: Any, default: int, where: str) -> int:
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidParameter(f"{where}: expected an int of epoch nanoseconds, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT64:
+        raise InvalidParameter(
+            f"{where}: expected an int of epoch nanoseconds (0 to {MAX_INT64}), got {shown(value)}"
+        )
     return value
+
+
+def _or(value: Any, default: Any) -> Any:
+    """`value`, or `default` when it is None or empty text: `value or default` for a value
+    of any type (a pandas NA or a numpy array has no truth value)."""
+    return default if value is None or (type(value) is str and not value) else value
 
 
 def _span_dicts(
@@ -132,34 +146,37 @@ def _span_dicts(
         where = f"spans[{i}]"
         if not isinstance(span, dict):
             raise InvalidParameter(f"{where}: expected a dict, got {type(span).__name__}")
-        unknown = sorted(set(span) - _SPAN_KEYS)
+        unknown = sorted(map(shown, set(span) - _SPAN_KEYS))
         if unknown:
             raise InvalidParameter(
                 f"{where}.{unknown[0]}: unknown field (allowed: {', '.join(sorted(_SPAN_KEYS))})"
             )
         name = span.get("name")
         if not isinstance(name, str) or not name:
-            raise InvalidParameter(f"{where}.name: expected a non-empty string, got {name!r}")
-        span_id = span.get("span_id") or _new_span_id()
+            raise InvalidParameter(f"{where}.name: expected a non-empty string, got {shown(name)}")
+        span_id = _or(span.get("span_id"), _new_span_id())
         if not isinstance(span_id, str):
-            raise InvalidParameter(f"{where}.span_id: expected a string, got {span_id!r}")
+            raise InvalidParameter(f"{where}.span_id: expected a string, got {shown(span_id)}")
         if span_id in ids:
             raise InvalidParameter(f"{where}.span_id: {span_id!r} names two spans")
         ids.append(span_id)
         parent = span.get("parent_id")
         if parent is not None and not isinstance(parent, str):
-            raise InvalidParameter(f"{where}.parent_id: expected a string or None, got {parent!r}")
+            raise InvalidParameter(
+                f"{where}.parent_id: expected a string or None, got {shown(parent)}"
+            )
         is_root = not parent
-        attributes = span.get("attributes") or {}
+        attributes = _or(span.get("attributes"), {})
         if not isinstance(attributes, dict) or not all(isinstance(k, str) for k in attributes):
             raise InvalidParameter(f"{where}.attributes: expected a dict with string keys")
-        check_json(attributes, f"{where}.attributes")
-        span_type = span.get("span_type") or "UNKNOWN"
+        for key, value in attributes.items():  # each value nests up to the limit
+            check_json(value, f"{where}.attributes.{key}")
+        span_type = _or(span.get("span_type"), "UNKNOWN")
         if not isinstance(span_type, str):
-            raise InvalidParameter(f"{where}.span_type: expected a string, got {span_type!r}")
+            raise InvalidParameter(f"{where}.span_type: expected a string, got {shown(span_type)}")
         encoded = {
             "mlflow.traceRequestId": encode_attribute(trace_id),
-            "mlflow.spanType": encode_attribute(span_type),
+            "mlflow.spanType": encode_attribute(span_type, f"{where}.span_type"),
         }
         for key, default in (("inputs", inputs), ("outputs", outputs)):
             if key in span:
@@ -170,12 +187,17 @@ def _span_dicts(
             else:
                 continue
             if value is not None or is_root:
-                encoded[INPUTS if key == "inputs" else OUTPUTS] = encode_attribute(value)
-        encoded.update((k, encode_attribute(v)) for k, v in attributes.items())
-        span_status = str(span.get("status") or ("OK" if status != "ERROR" else "ERROR")).upper()
+                attribute = INPUTS if key == "inputs" else OUTPUTS
+                shown_as = f"{where}.{key}" if key in span else key
+                encoded[attribute] = encode_attribute(value, shown_as)
+        encoded.update(
+            (k, encode_attribute(v, f"{where}.attributes.{k}")) for k, v in attributes.items()
+        )
+        given = _or(span.get("status"), "OK" if status != "ERROR" else "ERROR")
+        span_status = given.upper() if isinstance(given, str) else None
         if span_status not in ("OK", "ERROR", "UNSET"):
             raise InvalidParameter(
-                f"{where}.status: expected OK, ERROR or UNSET, got {span_status}"
+                f"{where}.status: expected OK, ERROR or UNSET, got {shown(given)}"
             )
         out.append(
             {
@@ -204,15 +226,17 @@ def _state(status: Any) -> str:
     state = status.strip().upper() if isinstance(status, str) else None
     state = "STATE_UNSPECIFIED" if state == "UNSPECIFIED" else state
     if state not in STATES:
-        raise InvalidParameter(f"status must be one of {', '.join(STATES)}, got {status!r}")
+        raise InvalidParameter(f"status must be one of {', '.join(STATES)}, got {shown(status)}")
     return state
 
 
 def _millis(value: Any, what: str, default: int) -> int:
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidParameter(f"{what} must be an int of milliseconds >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIME_MS:
+        raise InvalidParameter(
+            f"{what} must be an int of milliseconds from 0 to {MAX_TIME_MS}, got {shown(value)}"
+        )
     return value
 
 
@@ -236,7 +260,7 @@ def log_trace(
     check_json(inputs, "inputs")
     check_json(outputs, "outputs")
     name = check_name(name)
-    experiment = DEFAULT_EXPERIMENT_ID if experiment_id is None else str(experiment_id)
+    experiment = DEFAULT_EXPERIMENT_ID if experiment_id is None else experiment_key(experiment_id)
     checked_tags = check_tags(tags)
     checked_metadata = check_tags(metadata, "metadata")
     state = _state(status)
@@ -245,6 +269,11 @@ def log_trace(
     if spans is None:
         spans = [{"name": name, "inputs": inputs, "outputs": outputs}]
     duration = _millis(execution_time_ms, "execution_time_ms", 0)
+    if start_ms + duration > MAX_TIME_MS:
+        raise InvalidParameter(
+            f"timestamp_ms + execution_time_ms is after {MAX_TIME_MS} ms (epoch nanoseconds "
+            "would not fit in 64 bits)"
+        )
     start_ns = start_ms * 1_000_000
     span_dicts = _span_dicts(
         spans,
@@ -277,8 +306,9 @@ def log_trace(
     }
     body = normalize_trace({"info": info, "data": {"spans": span_dicts}}, "log_trace")
     with commit(session.store, session.user) as tx:
+        encoded = check_trace_size(f"trace {trace_id!r}", body, tx.limits)
         check_experiment(tx, experiment)
         if tx.stream_version(trace_id) is not None:
             raise ResourceAlreadyExists(f"trace {trace_id!r} already exists")
-        append_trace(tx, body)
+        append_trace(tx, body, encoded)
     return Trace._trusted(body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -27,29 +27,39 @@ from evalledger.traces.entities import (
 def hydrate(conn: sa.Connection, rows: list[Any], store: EventStore) -> list[Trace]:
     """Traces from index rows (trace_id, position): the body from the TraceLogged event at
     that position, with the current tags and assessments (three queries per 5,000)."""
+    return list(iter_hydrated(conn, rows, store))
+
+
+def iter_hydrated(
+    conn: sa.Connection, rows: Sequence[Any], store: EventStore, chunk: int = IN_LIST_CHUNK
+) -> Iterator[Trace]:
+    """hydrate, `chunk` rows at a time: only one chunk's raw bodies are held, and a caller
+    that turns each trace into something else never holds every Trace either."""
+    for start in range(0, len(rows), chunk):
+        yield from _hydrate_chunk(conn, rows[start : start + chunk], store)
+
+
+def _hydrate_chunk(conn: sa.Connection, rows: Sequence[Any], store: EventStore) -> list[Trace]:
     ids = [r.trace_id for r in rows]
-    bodies: dict[int, Any] = {}
     tags: dict[str, dict[str, str]] = {}
     found: dict[str, list[Any]] = {}
     a = assessments_table.c
-    for start in range(0, len(ids), IN_LIST_CHUNK):
-        chunk = ids[start : start + IN_LIST_CHUNK]
-        query = sa.select(
-            events.c.position, events.c.event_type, events.c.schema_version, events.c.payload
-        ).where(events.c.position.in_([r.position for r in rows[start : start + IN_LIST_CHUNK]]))
-        bodies.update((row.position, row) for row in conn.execute(query))
-        query = sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
-            trace_tags.c.trace_id.in_(chunk)
-        )
-        for trace_id, key, value in conn.execute(query):
-            tags.setdefault(trace_id, {})[key] = value
-        query = (
-            sa.select(a.trace_id, a.valid, a.body)
-            .where(a.trace_id.in_(chunk))
-            .order_by(a.position, a.ordinal)
-        )
-        for trace_id, valid, body in conn.execute(query):
-            found.setdefault(trace_id, []).append((valid, body))
+    query = sa.select(
+        events.c.position, events.c.event_type, events.c.schema_version, events.c.payload
+    ).where(events.c.position.in_([r.position for r in rows]))
+    bodies = {row.position: row for row in conn.execute(query)}
+    query = sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
+        trace_tags.c.trace_id.in_(ids)
+    )
+    for trace_id, key, value in conn.execute(query):
+        tags.setdefault(trace_id, {})[key] = value
+    query = (
+        sa.select(a.trace_id, a.valid, a.body)
+        .where(a.trace_id.in_(ids))
+        .order_by(a.position, a.ordinal)
+    )
+    for trace_id, valid, body in conn.execute(query):
+        found.setdefault(trace_id, []).append((valid, body))
     registry = store.registry
     out = []
     for row in rows:

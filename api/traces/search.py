@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,8 @@ from evalledger.traces.entities import (
     Span,
     Trace,
 )
-from evalledger.traces.reads import hydrate, index_query
-from evalledger.validation import check_id_list
+from evalledger.traces.reads import hydrate, index_query, iter_hydrated
+from evalledger.validation import MAX_INT64, check_id_list, shown
 
 # --------------------------------------------------------------------------- search
 
@@ -141,11 +142,11 @@ def _parse_fields(fields: Any) -> list[_FieldPath]:
     if isinstance(fields, str):
         fields = [fields]
     if not isinstance(fields, list | tuple):
-        raise InvalidParameter(f"extract_fields must be a list of strings, got {fields!r}")
+        raise InvalidParameter(f"extract_fields must be a list of strings, got {shown(fields)}")
     parsed = []
     for text in fields:
         if not isinstance(text, str) or not text.strip():
-            raise InvalidParameter(f"extract_fields: {text!r} is not a field path")
+            raise InvalidParameter(f"extract_fields: {shown(text)} is not a field path")
         head, _, rest = text.partition(".")
         if len(rest) > 1 and rest[0] == rest[-1] == "`":
             rest = rest[1:-1]
@@ -225,8 +226,15 @@ def _extract(trace: Trace, path: _FieldPath) -> Any:
     return None
 
 
-def _frame(found: list[Trace], fields: list[_FieldPath]) -> Any:
+#: Traces hydrated at a time while a DataFrame is built (each is dropped once its row is).
+FRAME_CHUNK = 1_000
+
+
+def _frame(found: Iterable[Trace], fields: list[_FieldPath]) -> Any:
+    """The DataFrame of traces, built one trace at a time: a trace is read, turned into its
+    row, and let go, so the frame is never held next to every Trace."""
     columns: dict[str, list[Any]] = {name: [] for name in DF_COLUMNS}
+    extracted: list[list[Any]] = [[] for _ in fields]
     for trace in found:
         info, root = trace.info, trace.data.root_span
         columns["trace_id"].append(info.trace_id)
@@ -240,20 +248,31 @@ def _frame(found: list[Trace], fields: list[_FieldPath]) -> Any:
         columns["tags"].append(info.tags)
         columns["spans"].append([s.to_dict() for s in trace.data.spans])
         columns["assessments"].append([a.to_dictionary() for a in info.assessments])
-    data = {name: pd.Series(values, dtype=object) for name, values in columns.items()}
-    data["request_time"] = pd.Series(columns["request_time"], dtype="int64")
-    if None not in columns["execution_duration"]:
-        data["execution_duration"] = pd.Series(columns["execution_duration"], dtype="int64")
-    for path in fields:
-        data[path.text] = pd.Series([_extract(t, path) for t in found], dtype=object)
-    return pd.DataFrame(data)
+        for path, values in zip(fields, extracted, strict=True):
+            values.append(_extract(trace, path))
+    data = {}
+    for name in DF_COLUMNS:
+        values = columns.pop(name)
+        integers = name == "request_time" or (name == "execution_duration" and None not in values)
+        data[name] = pd.Series(values, dtype="int64" if integers else object)
+        del values  # the Series holds the values now; the list can go
+    for path, values in zip(fields, extracted, strict=True):
+        data[path.text] = pd.Series(values, dtype=object)
+    extracted.clear()
+    return pd.DataFrame(data, copy=False)
 
 
 def _check_limit(max_results: Any) -> int | None:
     if max_results is None:
         return None
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise InvalidParameter(f"max_results must be an int >= 1 or None, got {max_results!r}")
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results <= MAX_INT64
+    ):
+        raise InvalidParameter(
+            f"max_results must be an int from 1 to {MAX_INT64} or None, got {shown(max_results)}"
+        )
     return max_results
 
 
@@ -338,7 +357,9 @@ def search_page(
     key = paging.decode_token(page_token or None, query_id)
     if key is not None:
         if not isinstance(key, list) or len(key) != len(order):
-            raise InvalidParameter(f"page_token {page_token!r} is not a token this search returned")
+            raise InvalidParameter(
+                f"page_token {shown(page_token)} is not a token this search returned"
+            )
         nulls_low = session.store.engine.dialect.name != "postgresql"
         query = query.where(_after_key(order, key, nulls_low))
     keys = [column.label(f"page_key_{i}") for i, (column, _) in enumerate(order)]
@@ -368,8 +389,8 @@ def search_traces(
 
     The positional order is MLflow's (experiment_ids, filter_string, max_results, order_by,
     extract_fields); return_type is keyword-only, since MLflow's sixth is run_id."""
-    if return_type not in ("pandas", "list"):
-        raise InvalidParameter(f"return_type must be 'pandas' or 'list', got {return_type!r}")
+    if not isinstance(return_type, str) or return_type not in ("pandas", "list"):
+        raise InvalidParameter(f"return_type must be 'pandas' or 'list', got {shown(return_type)}")
     fields = _parse_fields(extract_fields)
     if fields and return_type == "list":
         raise InvalidParameter("extract_fields needs return_type='pandas'")
@@ -378,8 +399,7 @@ def search_traces(
     if limit is not None:
         query = query.limit(limit)
     with gc_paused(), session.connect() as conn:
-        found = hydrate(conn, conn.execute(query).all(), session.store)
-    if return_type == "list":
-        return found
-    with gc_paused():
-        return _frame(found, fields)
+        rows = conn.execute(query).all()
+        if return_type == "list":
+            return hydrate(conn, rows, session.store)
+        return _frame(iter_hydrated(conn, rows, session.store, FRAME_CHUNK), fields)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evalledger import Client, users
-from evalledger.ledger import NO_STREAM, EventStore, IntegrityError, upcasters
+from evalledger.ledger import NO_STREAM, EventStore, IntegrityError, create_checkpoint, upcasters
 from evalledger.projections import event_types as et
 from evalledger.projections import fold
 from evalledger.projections.datasets_fold import _HANDLERS as DATASET_HANDLERS
@@ -69,6 +70,7 @@ def test_every_event_the_api_writes_has_its_declared_fields(client: Client) -> N
     users.new_user_token(client.session, "rita")
     users.grant(client.session, "rita", experiment, "edit")
     users.revoke_user(client.session, "rita")
+    create_checkpoint(client.store, Ed25519PrivateKey.generate())
     declared = {str(t): t for t in et.EVENT_TYPES}
     seen = set()
     for event in client.store.iter_all():
