@@ -133,10 +133,11 @@ def _lock_head(conn: sa.Connection) -> Any:
     select = "SELECT position, hash, recorded_at FROM ledger_head WHERE id = 1 FOR UPDATE"
     if getattr(dialect, "is_mariadb", False):
         return conn.exec_driver_sql(f"{select} WAIT {seconds}").first()
-    conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {seconds}")
-    row = conn.exec_driver_sql(select).first()
-    conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = DEFAULT")
-    return row
+    conn.exec_driver_sql(f"SET SESSION innodb_lock_wait_timeout = {seconds}")  # MySQL
+    try:
+        return conn.exec_driver_sql(select).first()
+    finally:
+        conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = DEFAULT")
 
 
 def pg_execute_lock(cursor: Any, statement: str) -> None:

@@ -22,12 +22,12 @@ from evalledger.projections import event_types as et
 from evalledger.projections.dataset_state import DatasetState
 from evalledger.projections.records import record_row
 from evalledger.projections.schema import (
+    current_by_id,
     dataset_experiments,
     dataset_records,
     dataset_tags,
     dataset_versions,
     datasets,
-    valid_at,
 )
 
 _CHUNK = IN_LIST_CHUNK
@@ -190,7 +190,7 @@ class DatasetProjector:
         for start in range(0, len(missing), _CHUNK):
             query = sa.select(*cols).where(
                 dataset_records.c.dataset_id == dataset_id,
-                valid_at(None),
+                current_by_id(),
                 dataset_records.c.record_id.in_(missing[start : start + _CHUNK]),
             )
             for row in self.conn.execute(query).all():
@@ -226,7 +226,7 @@ class DatasetProjector:
                     .where(
                         dataset_records.c.dataset_id == dataset_id,
                         dataset_records.c.record_id.in_(record_ids[start : start + _CHUNK]),
-                        valid_at(None),
+                        current_by_id(),
                     )
                     .values(valid_to=version)
                 )

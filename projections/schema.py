@@ -113,6 +113,14 @@ def valid_at(version: int | None) -> sa.ColumnElement[bool]:
     )
 
 
+def current_by_id() -> sa.ColumnElement[bool]:
+    """valid_at(None) for lookups by record id: the same rows, written so that planners go
+    by the primary key. `valid_to + 0` is in no index; with plain `valid_to IS NULL`
+    SQLite walks every current row of the dataset for each list of ids, which made a
+    merge updating a million records quadratic."""
+    return (dataset_records.c.valid_to + 0).is_(None)
+
+
 def row_valid_at(row: Any, version: int) -> bool:
     """valid_at for a row already read (the same rule, in Python)."""
     return row.valid_from <= version and (row.valid_to is None or row.valid_to > version)

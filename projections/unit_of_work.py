@@ -56,6 +56,7 @@ class UnitOfWork:
 
     @property
     def appended(self) -> list[StoredEvent]:
+        """The events appended and not folded yet (fold_appended empties it)."""
         return self._tx.appended
 
     def stream_version(self, stream_id: str) -> int | None:

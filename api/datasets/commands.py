@@ -44,7 +44,7 @@ from evalledger.ledger.limits import BackendLimits
 from evalledger.ledger.memory import gc_paused
 from evalledger.oversize import record_too_large
 from evalledger.projections import event_types as et
-from evalledger.projections.schema import dataset_records, valid_at
+from evalledger.projections.schema import current_by_id, dataset_records, valid_at
 from evalledger.projections.unit_of_work import UnitOfWork, commit
 from evalledger.session import Session
 from evalledger.validation import check_tags_total, check_text, shown
@@ -239,7 +239,7 @@ def _present_record_ids(conn: sa.Connection, dataset_id: str, record_ids: list[s
             conn.execute(
                 sa.select(dataset_records.c.record_id).where(
                     dataset_records.c.dataset_id == dataset_id,
-                    valid_at(None),
+                    current_by_id(),
                     dataset_records.c.record_id.in_(chunk),
                 )
             ).scalars()
