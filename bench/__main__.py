@@ -9,6 +9,7 @@ import sys
 from . import (
     dataset_bench,
     history_bench,
+    import_bench,
     ledger_bench,
     memory_bench,
     server_bench,
@@ -22,6 +23,7 @@ SUITES = {
     "datasets": dataset_bench.run,
     "history": history_bench.run,
     "traces": trace_bench.run,
+    "import": import_bench.run,  # time per batch stays flat across 100,000 rows
     "server": server_bench.run,
 }
 #: Suites that take minutes: run only when named with --only.

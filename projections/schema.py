@@ -114,10 +114,12 @@ def valid_at(version: int | None) -> sa.ColumnElement[bool]:
 
 
 def current_by_id() -> sa.ColumnElement[bool]:
-    """valid_at(None) for lookups by record id: the same rows, written so that planners go
-    by the primary key. `valid_to + 0` is in no index; with plain `valid_to IS NULL`
-    SQLite walks every current row of the dataset for each list of ids, which made a
-    merge updating a million records quadratic."""
+    """valid_at(None) for lookups by record id or inputs digest: the same rows, written so
+    that planners go by the primary key or `ix_dataset_records_inputs`. `valid_to + 0` is
+    in no index; with plain `valid_to IS NULL` SQLite walks every current row of the
+    dataset for each list of ids (a merge updating a million records was quadratic), and
+    PostgreSQL's generic plan for the prepared digest lookup did the same through
+    `ix_dataset_records_current` (a 100,000-row import took 75 s instead of 4 s)."""
     return (dataset_records.c.valid_to + 0).is_(None)
 
 

@@ -406,7 +406,7 @@ def _existing_by_hash(
     # would keep the chunk alive in SQLAlchemy's reference cycles while the GC is paused
     query = sa.select(*cols).where(
         dataset_records.c.dataset_id == dataset_id,
-        valid_at(None),
+        current_by_id(),
         dataset_records.c.inputs_hash.in_(sa.bindparam("hashes", expanding=True)),
     )
     for start in range(0, len(keys), IN_LIST_CHUNK):
