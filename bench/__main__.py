@@ -13,6 +13,7 @@ from . import (
     ledger_bench,
     memory_bench,
     server_bench,
+    side_by_side,
     trace_bench,
     ui_bench,
 )
@@ -25,6 +26,7 @@ SUITES = {
     "traces": trace_bench.run,
     "import": import_bench.run,  # time per batch stays flat across 100,000 rows
     "server": server_bench.run,
+    "vs-mlflow": side_by_side.run,  # the same workload, MLflow and evalledger alternately
 }
 #: Suites that take minutes: run only when named with --only.
 LARGE = {
