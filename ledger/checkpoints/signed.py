@@ -66,20 +66,8 @@ class Checkpoint:
     key: str
     signature: str
 
-    def signed_bytes(self) -> bytes:
-        """The exact bytes the signature covers."""
-        fields = {
-            "format": FORMAT,
-            "position": self.position,
-            "hash": self.hash,
-            "time_ms": self.time_ms,
-            "checkpoints_before": self.checkpoints_before,
-            "key": self.key,
-        }
-        return _DOMAIN + orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
-
-    def to_payload(self) -> dict[str, Any]:
-        """The checkpoint as a JSON object (the payload of its event in the ledger)."""
+    def _signed_fields(self) -> dict[str, Any]:
+        """Every field but the signature: what the signature covers."""
         return {
             "format": FORMAT,
             "position": self.position,
@@ -87,8 +75,15 @@ class Checkpoint:
             "time_ms": self.time_ms,
             "checkpoints_before": self.checkpoints_before,
             "key": self.key,
-            "signature": self.signature,
         }
+
+    def signed_bytes(self) -> bytes:
+        """The exact bytes the signature covers."""
+        return _DOMAIN + orjson.dumps(self._signed_fields(), option=orjson.OPT_SORT_KEYS)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The checkpoint as a JSON object (the payload of its event in the ledger)."""
+        return {**self._signed_fields(), "signature": self.signature}
 
     def to_line(self) -> str:
         """The one line of text to keep elsewhere."""
