@@ -16,6 +16,7 @@ import orjson
 import sqlalchemy as sa
 
 from evalledger.datasets import reads
+from evalledger.datasets.entities import cached_source
 from evalledger.datasets.history import diff
 from evalledger.datasets.labels import move_label
 from evalledger.datasets.packing import TooLarge, iter_events, pack_events
@@ -261,7 +262,8 @@ def merge(
     keys = [inputs_digest(r.inputs) for r in incoming]  # 32-byte digests: half of hex
     with gc_paused(), _merge_target(session, dataset_id, create) as (tx, view):
         distinct = list(dict.fromkeys(keys))
-        existing = _existing_by_hash(tx, dataset_id, distinct)
+        # an empty dataset has no record to look up (a new dataset, a first bulk load)
+        existing = _existing_by_hash(tx, dataset_id, distinct) if view.num_records else {}
         all_new = not existing and len(distinct) == len(keys)  # none stored, none twice
         del distinct
         if all_new:  # a bulk load
@@ -427,6 +429,7 @@ def _add_states(
 ) -> None:
     """The states of stored records (a chunk of rows, their bodies decoded at once)."""
     bodies = orjson.loads("[" + ",".join([r.body for r in rows]) + "]")
+    sources: dict[Any, DatasetRecordSource] = {}  # stored sources repeat: parsed once each
     for row, body in zip(rows, bodies, strict=True):
         current[(dataset_id, row.record_id)] = (row.content_hash, row.source_type)
         existing[bytes.fromhex(row.inputs_hash)] = RecordState(
@@ -435,7 +438,7 @@ def _add_states(
             body["outputs"],
             body["expectations"],
             body["tags"],
-            DatasetRecordSource.from_dict(body["source"]),
+            cached_source(body["source"], sources),
             row.created_time,
             row.created_by,
             row.last_update_time,
