@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 # `make bench` compares evalledger's server with MLflow's own, installed in its own virtualenv.
 MLFLOW_SERVER_VENV := .venv-mlflow-server
 MLFLOW_SERVER_VERSION := 3.17.2
-MLFLOW_SERVER_STAMP := $(MLFLOW_SERVER_VENV)/.installed-$(MLFLOW_SERVER_VERSION)
+MLFLOW_SERVER_STAMP := $(MLFLOW_SERVER_VENV)/.installed-$(MLFLOW_SERVER_VERSION)-with-drivers
 
 .PHONY: install demo test bench lint format clean
 
@@ -30,10 +30,12 @@ test: install
 bench: install $(MLFLOW_SERVER_STAMP)
 	EVALLEDGER_BENCH_MLFLOW=$(CURDIR)/$(MLFLOW_SERVER_VENV)/bin/mlflow $(BIN)/python -m bench $(BENCH_ARGS)
 
+# MLflow's side of the side-by-side also runs on PostgreSQL and MariaDB: their drivers too.
 $(MLFLOW_SERVER_STAMP):
 	$(PYTHON) -m venv $(MLFLOW_SERVER_VENV)
 	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet 'mlflow==$(MLFLOW_SERVER_VERSION)'
+	$(MLFLOW_SERVER_VENV)/bin/python -m pip install --quiet 'psycopg[binary]~=3.3.9' 'PyMySQL~=1.2.4'
 	touch $@
 
 # import-linter reads packages from disk, so it gets the layout the wheel installs.

@@ -27,10 +27,11 @@ SUITES = {
     "import": import_bench.run,  # time per batch stays flat across 100,000 rows
     "server": server_bench.run,
     "vs-mlflow": side_by_side.run,  # the same workload, MLflow and evalledger alternately
+    "million": dataset_bench.run_million,  # 1,000,000 records, in a process of its own
 }
 #: Suites that take minutes: run only when named with --only.
 LARGE = {
-    "million": dataset_bench.run_million,
+    "million-here": dataset_bench.run_million_here,  # the same, in this process
     "ui": ui_bench.run,
     "memory": memory_bench.run,  # peak RSS at 100,000 and 1,000,000 records
     "memory-large": memory_bench.run_large,  # ... and at 3,000,000

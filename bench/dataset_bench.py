@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from evalledger.datasets import commands
 
@@ -80,7 +83,27 @@ def _many_datasets(client) -> None:
         )
 
 
+#: Issue 13's targets for a 1,000,000-record dataset.
+MILLION_MERGE_S, MILLION_TO_DF_S, MILLION_PEAK_GB = 20.0, 3.0, 1.5
+
+
 def run_million(backend: str, report: Report) -> None:
+    """The 1,000,000-record suite in a process of its own, so that the peak memory it
+    reports is its own and not that of suites run before it in this one."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "million-here", "--backends", backend],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines()[2:]:  # the child's banner and suite name: ours
+        print(line, flush=True)
+    if done.returncode:
+        print(f"  [{backend:10}] the 1,000,000-record suite failed (exit {done.returncode})")
+
+
+def run_million_here(backend: str, report: Report) -> None:
     """A 1,000,000-record dataset: merged in batches of 10,000, then read with to_df."""
     with bench_store(backend) as store:
         _million(report, client_of(store).create_dataset("bench-million"))
@@ -95,10 +118,12 @@ def _million(report: Report, ds) -> None:
             "1,000,000 records merged in batches of 10,000",
             time.perf_counter() - start,
             "s",
-            180,
+            MILLION_MERGE_S,
             False,
         )
     )
-    report.add(Result("to_df of 1,000,000 records", timed(ds.to_df), "s", 15, False))
+    report.add(Result("to_df of 1,000,000 records", timed(ds.to_df), "s", MILLION_TO_DF_S, False))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-    report.add(Result("peak memory (max RSS of the bench process)", peak_gb, "GB", 3, False))
+    report.add(
+        Result("peak memory (max RSS of the bench process)", peak_gb, "GB", MILLION_PEAK_GB, False)
+    )

@@ -43,7 +43,7 @@ def run(backend: str, report: Report) -> None:
                     f"to_df of version {version}, as a multiple of current",
                     seconds / current,
                     "x",
-                    1.5,
+                    1.3,
                     False,
                 )
             )

@@ -6,7 +6,9 @@ Run only this suite: `make bench BENCH_ARGS="--only server --backends sqlite"`.
 passes its `mlflow` script in EVALLEDGER_BENCH_MLFLOW. Without make, `python -m bench --only
 server --backends sqlite` finds it there too (the MLflow side fails clearly when it is missing).
 
-Workloads: merge_records of 10,000 records into a new dataset; to_df of a 15,000-record dataset;
+Workloads: merge_records of 10,000 records into a new dataset; merge_records of 10,000 records of
+which half exist (the in-process side-by-side's second batch, bench.side_by_side_worker, into a
+new dataset given its first 10,000 beforehand, untimed); to_df of a 15,000-record dataset;
 1,000 traced calls ingested (until flushed and found by a search); search_traces of those 1,000
 traces with their spans; the same 10,000-record merge through evalledger's in-process API, and
 that merge's request alone (its body prepared, posted with requests), for what the server adds.
@@ -48,10 +50,11 @@ WORKLOAD_TIMEOUT_SECONDS = 600.0
 SPEEDUP_TARGET, OVERHEAD_TARGET_PERCENT = 5.0, 20.0
 
 MERGE = f"merge_records, {MERGED:,} records, new dataset"
+MERGE_HALF = f"merge_records, {MERGED:,} records, half existing"
 TO_DF = f"to_df of {READ:,} records"
 INGEST = f"ingest {TRACED:,} traced calls (2 spans each)"
 SEARCH = f"search_traces of {TRACED:,} traces with spans, list"
-WORKLOADS = (MERGE, TO_DF, INGEST, SEARCH)
+WORKLOADS = (MERGE, MERGE_HALF, TO_DF, INGEST, SEARCH)
 #: The merge's request alone (body prepared), against evalledger's server only.
 HTTP_MERGE = f"the merge request alone, {MERGED:,} records (body prepared)"
 
@@ -144,6 +147,7 @@ def measure_server(
         with serve(directory) as url:
             client = ClientRunner(directory, url)
             figures.attempt(MERGE, lambda: _merges(client, "merge"))
+            figures.attempt(MERGE_HALF, lambda: _merges(client, "merge_half"))
             figures.attempt(TO_DF, lambda: _to_df(client))
             experiments: list[str] = []
             figures.attempt(INGEST, lambda: _ingest(client, experiments))
@@ -156,7 +160,8 @@ def measure_server(
 
 
 def _merges(client: ClientRunner, workload: str, *before: object) -> float:
-    """Best of the merge runs, each into a new dataset."""
+    """Best of the merge runs, each into a new dataset (merge_half: one given the first batch
+    beforehand, in the same client process)."""
     runs = range(1, DATASET_RUNS + 1)
     return min(
         client.run(workload, *before, f"bench-{workload}-{n}", MERGED)["seconds"] for n in runs

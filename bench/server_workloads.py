@@ -21,6 +21,7 @@ from mlflow.genai import datasets as mlflow_datasets
 from evalledger import Client
 
 from .server_bench import RESULT_PREFIX
+from .side_by_side_worker import records as side_by_side_records
 
 #: How long ingested traces may take to show in a search once the client has flushed.
 TRACE_WAIT_SECONDS = 120.0
@@ -45,6 +46,38 @@ def merge(name: str, count: str) -> dict[str, Any]:
     start = time.perf_counter()
     dataset.merge_records(batch)
     return {"seconds": time.perf_counter() - start, "dataset_id": dataset.dataset_id}
+
+
+def merge_half(name: str, count: str) -> dict[str, Any]:
+    """`merge_records` of `count` records of which half exist, through the MLflow client: the
+    in-process side-by-side's second batch (bench.side_by_side_worker: records count/2 to
+    3*count/2, expectations changed), into a new dataset first given its first batch (records
+    0 to count, untimed). Checked afterwards, untimed, with a `to_df`: 3*count/2 records, the
+    existing ones with the new expectations."""
+    existing = int(count)
+    dataset = mlflow_datasets.create_dataset(name=name)
+    dataset.merge_records(side_by_side_records(0, existing))
+    batch = side_by_side_records(existing // 2, existing + existing // 2, 1)
+    start = time.perf_counter()
+    dataset.merge_records(batch)
+    seconds = time.perf_counter() - start
+    _check_merged(dataset.dataset_id, existing)
+    return {"seconds": seconds}
+
+
+def _check_merged(dataset_id: str, existing: int) -> None:
+    """The dataset after merge_half: every record once, the second batch's expectations won."""
+    frame = mlflow_datasets.get_dataset(dataset_id=dataset_id).to_df()
+    expected = existing + existing // 2
+    if len(frame) != expected:
+        raise RuntimeError(f"the dataset holds {len(frame):,} records, not {expected:,}")
+    answers = {
+        inputs["question"]: expectations.get("answer")
+        for inputs, expectations in zip(frame["inputs"], frame["expectations"], strict=True)
+    }
+    for i, offset in ((0, 0), (existing // 2, 1), (existing, 1), (expected - 1, 1)):
+        if answers.get(f"question {i}") != f"answer {i + offset}":
+            raise RuntimeError(f"record {i} has answer {answers.get(f'question {i}')!r}")
 
 
 def to_df(dataset_id: str, expected: str) -> dict[str, Any]:
@@ -147,6 +180,7 @@ def in_process_merge(uri: str, name: str, count: str) -> dict[str, Any]:
 
 WORKLOADS: dict[str, Callable[..., dict[str, Any]]] = {
     "merge": merge,
+    "merge_half": merge_half,
     "to_df": to_df,
     "ingest": ingest,
     "search": search,
