@@ -7,13 +7,13 @@ written, while the Python API refuses such an integer. `loads_exact` decodes wit
 could have rounded, decodes it again with the standard library, which keeps every integer
 exact, so the checks that follow see the integer as written and refuse it. orjson keeps
 every integer from -2**63 to 2**64-1 exact, so only 20 or more digits, or a minus sign and
-19 or more, need the second decoding (19-digit nanosecond timestamps do not).
+19 or more, need the second decoding (19-digit nanosecond timestamps do not). A string
+that holds such a run right after one of those characters only costs the second decoding.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -21,15 +21,49 @@ import orjson
 from evalledger.ledger.encoding import too_deep
 from evalledger.ledger.limits import PAYLOAD_NESTING
 
-_LONG_DIGITS_TEXT = re.compile(r"-\d{19}|\d{20}")
-_LONG_DIGITS_BYTES = re.compile(rb"-\d{19}|\d{20}")
+#: Every digit as "0", a minus sign as "-", anything else as a space: a long run of digits
+#: is then a substring search away, both in C (a regular expression scanning every
+#: position of a long trace cost more than decoding it).
+_DIGITS = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else ord("-") if b == ord("-") else ord(" ")
+    for b in range(256)
+)
+_RUN, _NEGATIVE_RUN = b"0" * 20, b"-" + b"0" * 19
+_BEFORE_NUMBER, _SPACE = b"[:,", b" \t\n\r"
+
+
+def _has_long_number(text: str | bytes) -> bool:
+    """True when `text` holds a number token orjson could have rounded: 20 or more digits,
+    or a minus sign and 19 or more, at the start of the text or after ``[``, ``:`` or ``,``
+    and spaces (the only places JSON puts a number). The digits of an id or a hash inside
+    a string do not count (a string that holds such a run right after one of those
+    characters only costs the second decoding)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    shape = raw.translate(_DIGITS)
+    for run in (_RUN, _NEGATIVE_RUN):
+        at = shape.find(run)
+        while at >= 0:
+            if _starts_number(raw, at):
+                return True
+            at = shape.find(b" ", at)  # past this run: the shape's next non-digit
+            if at < 0:
+                break
+            at = shape.find(run, at)
+    return False
+
+
+def _starts_number(raw: bytes, at: int) -> bool:
+    """True when the run of digits starting at `at` is where a JSON number may start."""
+    i = at - 1
+    while i >= 0 and raw[i] in _SPACE:
+        i -= 1
+    return i < 0 or raw[i] in _BEFORE_NUMBER
 
 
 def loads_exact(text: str | bytes) -> Any:
     """orjson.loads, with integer literals kept exact (raises orjson.JSONDecodeError)."""
     value = orjson.loads(text)
-    pattern = _LONG_DIGITS_BYTES if isinstance(text, bytes) else _LONG_DIGITS_TEXT
-    if pattern.search(text) and _json_can_recurse(text, value):  # type: ignore[arg-type]
+    if _has_long_number(text) and _json_can_recurse(text, value):
         value = json.loads(text)  # orjson accepted it, so this reads the same value exactly
     return value
 

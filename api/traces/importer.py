@@ -20,6 +20,7 @@ from evalledger.experiments import DEFAULT_EXPERIMENT_ID, append_created, missin
 from evalledger.ledger import (
     NO_STREAM,
     InvalidParameter,
+    NewEvent,
     ResourceNotFound,
     check_json,
 )
@@ -50,6 +51,9 @@ from evalledger.validation import experiment_key, shown
 
 #: Traces per import commit.
 IMPORT_BATCH = 2_000
+#: Bytes of checked traces (canonical JSON) an import keeps from its first pass to write in
+#: its second: 100,000 traces of 2.5 kB, read and checked once; beyond, read again.
+KEPT_BYTES = 256 * 1024 * 1024
 #: An import that adds this many traces refreshes the planner's statistics.
 ANALYZE_AFTER = 2_000
 
@@ -166,16 +170,24 @@ def _few_brackets(text: str | bytes | bytearray) -> bool:
 
 
 def _unique(
-    items: Items, experiment_id: str | None, limits: BackendLimits | None = None
-) -> Iterator[dict[str, Any]]:
-    """The source's traces, normalized; a trace id seen before in the source is skipped."""
-    seen: set[str] = set()
-    for label, item in items():
+    items: Items,
+    experiment_id: str | None,
+    limits: BackendLimits | None = None,
+    *,
+    skip: int = 0,
+    seen: set[str] | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index in the source, trace normalized) for the source's traces after the first
+    `skip`; a trace id seen before (or in `seen`) is skipped."""
+    seen = set() if seen is None else seen
+    for n, (label, item) in enumerate(items()):
+        if n < skip:
+            continue
         body = _normalized(label, item, experiment_id, limits)
         trace_id = body["info"]["trace_id"]
         if trace_id not in seen:
             seen.add(trace_id)
-            yield body
+            yield n, body
 
 
 def _stream_types(conn: sa.Connection, stream_ids: list[str]) -> dict[str, str]:
@@ -234,27 +246,28 @@ def _create_experiments(tx: UnitOfWork, experiment_ids: set[str]) -> None:
         append_created(tx, experiment_id, name, {})
 
 
-def _commit_batch(session: Session, batch: list[dict[str, Any]]) -> int:
+def _commit_batch(session: Session, batch: list[Checked]) -> int:
     """Append the traces of one batch not yet in the ledger, in one commit; returns how many."""
     with commit(session.store, session.user) as tx:
-        present = _stream_types(tx.conn, [t["info"]["trace_id"] for t in batch])
-        new = [t for t in batch if t["info"]["trace_id"] not in present]
+        present = _stream_types(tx.conn, [t["info"]["trace_id"] for t, _ in batch])
+        new = [(t, data) for t, data in batch if t["info"]["trace_id"] not in present]
         _check_not_other_streams(tx.conn, list(present))
         if not new:
             return 0
-        _create_experiments(tx, {experiment_id_of(t["info"]) or DEFAULT_EXPERIMENT_ID for t in new})
+        ids = {experiment_id_of(t["info"]) or DEFAULT_EXPERIMENT_ID for t, _ in new}
+        _create_experiments(tx, ids)
         tx.append_to_streams(
-            [
-                (
-                    body["info"]["trace_id"],
-                    [et.TRACE_LOGGED.new({"trace": body}, checked=True)],
-                    NO_STREAM,
-                )
-                for body in new
-            ],
+            [(body["info"]["trace_id"], [_logged(body, data)], NO_STREAM) for body, data in new],
             stream_type=et.TRACE_STREAM,
         )
     return len(new)
+
+
+def _logged(body: dict[str, Any], data: bytes | None) -> NewEvent:
+    """The TraceLogged event of a checked trace; `data` is its canonical JSON when made."""
+    if data is None:
+        return et.TRACE_LOGGED.new({"trace": body}, checked=True)
+    return et.TRACE_LOGGED.new({"trace": body}, encoded=b'{"trace":' + data + b"}")
 
 
 def import_traces(session: Session, source: Any, experiment_id: str | None = None) -> list[str]:
@@ -275,16 +288,13 @@ def import_traces(session: Session, source: Any, experiment_id: str | None = Non
 def _import(session: Session, items: Items, experiment_id: str | None) -> list[str]:
     trace_ids: list[str] = []
     experiment_ids: set[str] = set()
-    kept: list[dict[str, Any]] | None = []
+    kept = _Kept()
     with session.connect() as conn:
         limits = backend_limits(conn)
-    for body in _unique(items, experiment_id, limits):  # check everything before writing
+    for n, body in _unique(items, experiment_id, limits):  # check everything before writing
         trace_ids.append(body["info"]["trace_id"])
         experiment_ids.add(experiment_id_of(body["info"]) or DEFAULT_EXPERIMENT_ID)
-        if kept is not None:
-            kept.append(body)
-            if len(kept) > IMPORT_BATCH:
-                kept = None  # a large source is read again, batch by batch
+        kept.add(n, body)
     with session.connect() as conn:
         if experiment_id is not None:
             if missing_experiments(conn, [experiment_id]):
@@ -295,9 +305,9 @@ def _import(session: Session, items: Items, experiment_id: str | None) -> list[s
     if len(present) == len(trace_ids):
         return trace_ids  # every trace is in the ledger already
     added = 0
-    batch: list[dict[str, Any]] = []
-    for body in kept if kept is not None else _unique(items, experiment_id):
-        batch.append(body)
+    batch: list[Checked] = []
+    for checked in kept.again(items, experiment_id, trace_ids):
+        batch.append(checked)
         if len(batch) == IMPORT_BATCH:
             added += _commit_batch(session, batch)
             batch = []
@@ -306,6 +316,43 @@ def _import(session: Session, items: Items, experiment_id: str | None) -> list[s
     if added >= ANALYZE_AFTER:
         _analyze(session.engine)
     return trace_ids
+
+
+#: A checked trace and its canonical JSON (None: not encoded yet).
+Checked = tuple[dict[str, Any], bytes | None]
+
+
+class _Kept:
+    """The checked traces of the first pass, kept as canonical JSON (compact, and what the
+    events store) until KEPT_BYTES are held; the traces after those are read and checked
+    again from the source when written, so a large source is never held whole."""
+
+    def __init__(self) -> None:
+        self.encoded: list[bytes] = []
+        self.size = 0
+        self.resume_at: int | None = None  # index in the source of the first trace not kept
+
+    def add(self, n: int, body: dict[str, Any]) -> None:
+        if self.resume_at is not None:
+            return
+        data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        if self.size + len(data) > KEPT_BYTES:
+            self.resume_at = n
+            return
+        self.encoded.append(data)
+        self.size += len(data)
+
+    def again(
+        self, items: Items, experiment_id: str | None, trace_ids: list[str]
+    ) -> Iterator[Checked]:
+        """Every trace of the first pass, in order, once each."""
+        for data in self.encoded:
+            yield orjson.loads(data), data
+        if self.resume_at is not None:
+            seen = set(trace_ids[: len(self.encoded)])
+            rest = _unique(items, experiment_id, skip=self.resume_at, seen=seen)
+            for _, body in rest:
+                yield body, None
 
 
 def _analyze(engine: sa.Engine) -> None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from evalledger import Client, Trace, errors
 from evalledger.projections.rebuild import check_projections, rebuild
 from evalledger.projections.traces_fold import time_ms
+from evalledger.traces import importer
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mlflow_traces.jsonl"
 LINES = FIXTURE.read_text().splitlines()
@@ -113,6 +114,23 @@ def test_reimporting_the_same_traces_is_a_no_op(client: Client, imported: list[s
     assert client.import_traces([*LINES[:3], LINES[0]]) == imported[:3]
     assert event_count(client) == before
     assert len(client.search_traces()) == 30
+
+
+def test_a_source_larger_than_the_import_keeps_is_read_again_past_what_it_kept(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first pass keeps checked traces up to KEPT_BYTES; the ones after are read and
+    checked again from the file when written, still once each and in order."""
+    monkeypatch.setattr(importer, "KEPT_BYTES", sum(len(line) for line in LINES[:10]))
+    monkeypatch.setattr(importer, "IMPORT_BATCH", 7)
+    path = tmp_path / "repeats.jsonl"
+    path.write_text("\n".join([*LINES, LINES[3], LINES[15], *LINES[:2]]) + "\n")
+    before = event_count(client)
+    assert client.import_traces(path) == list(BY_ID)
+    assert len(client.search_traces()) == 30
+    for trace_id, raw in BY_ID.items():
+        assert json.loads(client.get_trace(trace_id).to_json()) == raw
+    assert event_count(client) == before + 30 + 1  # one per trace, and experiment 1's creation
 
 
 def test_import_takes_trace_objects_json_dicts_files_and_duck_typed_traces(
