@@ -38,21 +38,39 @@ class Head:
     recorded_at: int
 
 
-def _row_to_event(row: Any, registry: UpcasterRegistry) -> StoredEvent:
-    version, payload = registry.upcast(row.event_type, row.schema_version, loads(row.payload))
+def _row_to_event(
+    row: Any, registry: UpcasterRegistry, metadata: dict[str, Any] | None = None
+) -> StoredEvent:
+    """The stored event of an events row (its columns in table order). `metadata` is the
+    decoded metadata when the caller already has it (the events of one commit share it)."""
+    (
+        position,
+        event_id,
+        stream_type,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        payload,
+        meta,
+        recorded_at,
+        prev_hash,
+        hash_,
+    ) = row
+    schema_version, decoded = registry.upcast(event_type, schema_version, loads(payload))
     return StoredEvent(
-        position=row.position,
-        event_id=row.event_id,
-        stream_type=row.stream_type,
-        stream_id=row.stream_id,
-        version=row.version,
-        event_type=row.event_type,
-        schema_version=version,
-        payload=payload,
-        metadata=loads(row.metadata),
-        recorded_at=row.recorded_at,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+        position,
+        event_id,
+        stream_type,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        decoded,
+        loads(meta) if metadata is None else metadata,
+        recorded_at,
+        prev_hash,
+        hash_,
     )
 
 
@@ -463,9 +481,13 @@ class EventStore:
             sizer.saw(len(rows), sum(len(row.payload) for row in rows))
             after_position = rows[-1].position
             registry = self.registry
+            last_text, last_meta = None, None
             for i in range(len(rows)):
                 row, rows[i] = rows[i], None  # let each row go once decoded
-                yield _row_to_event(row, registry)
+                text = row.metadata
+                if text != last_text:  # the events of one commit share their metadata
+                    last_text, last_meta = text, loads(text)
+                yield _row_to_event(row, registry, last_meta)
             if len(rows) < asked:
                 return
 

@@ -8,6 +8,7 @@ replay cost a handful of statements per flush instead of several per commit.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,26 @@ class _OpenCommit:
     counts: Counts = field(default_factory=lambda: {"added": 0, "updated": 0, "deleted": 0})
 
 
+class _LastTexts:
+    """The JSON text of a value the versions rows repeat (a dataset's tags and experiments,
+    which most commits leave as they were), encoded again only when the value changed."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[Any, str]] = {}
+
+    def of(self, name: str, value: Any) -> str:
+        last = self._last.get(name)
+        if last is not None and last[0] == value:
+            return last[1]
+        text = trusted_text(value)
+        self._last[name] = (copy.deepcopy(value), text)  # the fold changes values in place
+        return text
+
+
+def _detail_text(detail: dict[str, Any] | None) -> str:
+    return trusted_text(detail) if detail else "{}"
+
+
 class DatasetProjector:
     """Applies dataset commits to the dataset tables through a write buffer."""
 
@@ -65,6 +86,7 @@ class DatasetProjector:
         self._closes: dict[tuple[str, int], list[str]] = {}
         self._versions: list[dict[str, Any]] = []
         self._commit: _OpenCommit | None = None
+        self._texts = _LastTexts()
 
     @property
     def pending_rows(self) -> int:
@@ -139,10 +161,10 @@ class DatasetProjector:
                 "num_records": state.num_records,
                 "digest": state.digest,
                 "name": state.name,
-                "tags": trusted_text(state.tags),
-                "experiment_ids": trusted_text(state.experiment_ids),
+                "tags": self._texts.of("tags", state.tags),
+                "experiment_ids": self._texts.of("experiment_ids", state.experiment_ids),
                 "source_counts": trusted_text(state.source_counts),
-                "detail": trusted_text(first.payload.get("detail") or {}),
+                "detail": _detail_text(first.payload.get("detail")),
                 "deleted": state.deleted,
             }
         )

@@ -17,8 +17,11 @@ from evalledger.projections.schema import dataset_label_moves, experiments
 from evalledger.projections.traces_fold import TraceProjector
 from evalledger.projections.users_fold import UserProjector
 
-#: Rebuild flushes its buffer once this many rows are waiting.
+#: Rebuild flushes its buffer once this many rows are waiting, counted every _CHECK_EVERY
+#: events (counting costs more than applying a small event; an event adds at most one
+#: event's worth of records, some thousands, so the buffer stays near the bound).
 FLUSH_ROWS = 20_000
+_CHECK_EVERY = 8
 
 
 class Projector:
@@ -152,7 +155,9 @@ def feed(
     for event in events:
         projector.apply_event(event)
         count += 1
-        if flush_rows is not None and projector.pending_rows >= flush_rows:
+        if flush_rows is None or count % _CHECK_EVERY:
+            continue
+        if projector.pending_rows >= flush_rows:
             projector.flush()
             if progress:
                 progress(count)
