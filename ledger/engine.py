@@ -279,6 +279,12 @@ def _busy_ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+#: SQLite's page cache per connection, in KiB. Its default, 2 MiB, holds the record-lookup
+#: index of some 100,000 records: a merge into a larger dataset read its pages back from
+#: the file (half a million records merged in batches: 5% faster with 32 MiB, measured).
+SQLITE_CACHE_KIB = 32_768
+
+
 def _sqlite_engine(url: sa.URL, lock_timeout_s: float, **kwargs: Any) -> sa.Engine:
     """The busy timeout is the lock timeout: in WAL mode only a writer's BEGIN IMMEDIATE
     waits for another connection."""
@@ -300,6 +306,7 @@ def _sqlite_engine(url: sa.URL, lock_timeout_s: float, **kwargs: Any) -> sa.Engi
             _enable_wal(cursor)
             cursor.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

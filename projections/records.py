@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -44,6 +45,25 @@ def _indexed(source_id: str | None) -> str | None:
     return None if source_id is None else source_id[:SOURCE_ID_INDEX_CHARS]
 
 
+_SIGN = 1 << 63
+
+
+@lru_cache(maxsize=4096)
+def _dataset_salt(dataset_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(dataset_id.encode()).digest()[:8], "big")
+
+
+def lookup_key(dataset_id: str, inputs_hash: str) -> int:
+    """The 64-bit key a merge finds a record's current version by: the first 8 bytes of
+    its inputs digest mixed with the dataset's id, as a signed BIGINT.
+
+    The index on it has entries of some 20 bytes where (dataset id, 64 hex digits) took
+    110, so a merge into a large dataset dirties a fifth as many index pages (its
+    inserts land on random pages however the key is made). Two records share a key only
+    by a 2**-64 chance; the lookup compares the dataset id and the full digest anyway."""
+    return ((int(inputs_hash[:16], 16) ^ _dataset_salt(dataset_id)) ^ _SIGN) - _SIGN
+
+
 def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[str, Any]:
     """The record-versions row for a record state valid from `version`."""
     body = body_text(record)
@@ -54,6 +74,7 @@ def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[st
         "valid_to": None,
         "seq": record["seq"],
         "inputs_hash": record["inputs_hash"],
+        "lookup_key": lookup_key(dataset_id, record["inputs_hash"]),
         "content_hash": content_hash(body),
         "source_type": record["source"]["source_type"],
         "source_id": _indexed(source_id_of(record["source"])),

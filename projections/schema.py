@@ -98,8 +98,10 @@ dataset_records = sa.Table(
     sa.Column("last_update_time", Millis, nullable=False),
     sa.Column("last_updated_by", User, nullable=False),
     sa.Column("body", JsonText, nullable=False),
+    #: projections.records.lookup_key(dataset_id, inputs_hash): what merges look up by.
+    sa.Column("lookup_key", sa.BigInteger, nullable=False),
     sa.Index("ix_dataset_records_current", "dataset_id", "valid_to", "seq"),
-    sa.Index("ix_dataset_records_inputs", "dataset_id", "inputs_hash"),
+    sa.Index("ix_dataset_records_lookup", "lookup_key"),
 )
 
 
@@ -115,7 +117,7 @@ def valid_at(version: int | None) -> sa.ColumnElement[bool]:
 
 def current_by_id() -> sa.ColumnElement[bool]:
     """valid_at(None) for lookups by record id or inputs digest: the same rows, written so
-    that planners go by the primary key or `ix_dataset_records_inputs`. `valid_to + 0` is
+    that planners go by the primary key or `ix_dataset_records_lookup`. `valid_to + 0` is
     in no index; with plain `valid_to IS NULL` SQLite walks every current row of the
     dataset for each list of ids (a merge updating a million records was quadratic), and
     PostgreSQL's generic plan for the prepared digest lookup did the same through

@@ -45,6 +45,7 @@ from evalledger.ledger.limits import BackendLimits
 from evalledger.ledger.memory import gc_paused
 from evalledger.oversize import record_too_large
 from evalledger.projections import event_types as et
+from evalledger.projections.records import lookup_key
 from evalledger.projections.schema import current_by_id, dataset_records, valid_at
 from evalledger.projections.unit_of_work import UnitOfWork, commit
 from evalledger.session import Session
@@ -387,10 +388,13 @@ def _existing_by_hash(
     """The current records whose inputs digest is among `keys` (one query per 5,000 keys),
     by digest.
 
-    What it reads is handed to the fold, which then need not read it again.
+    They are found by lookup key (ix_dataset_records_lookup, the one indexed condition,
+    so every planner goes by it), then kept only when the dataset and the whole digest
+    match. What it reads is handed to the fold, which then need not read it again.
     """
     conn = tx.conn
     cols = (
+        dataset_records.c.dataset_id,
         dataset_records.c.inputs_hash,
         dataset_records.c.record_id,
         dataset_records.c.seq,
@@ -407,13 +411,13 @@ def _existing_by_hash(
     # one statement, its IN list bound per chunk: a statement built around each chunk
     # would keep the chunk alive in SQLAlchemy's reference cycles while the GC is paused
     query = sa.select(*cols).where(
-        dataset_records.c.dataset_id == dataset_id,
+        dataset_records.c.lookup_key.in_(sa.bindparam("keys", expanding=True)),
         current_by_id(),
-        dataset_records.c.inputs_hash.in_(sa.bindparam("hashes", expanding=True)),
     )
     for start in range(0, len(keys), IN_LIST_CHUNK):
-        chunk = [k.hex() for k in keys[start : start + IN_LIST_CHUNK]]
-        rows = conn.execute(query, {"hashes": chunk}).all()
+        wanted = {k.hex() for k in keys[start : start + IN_LIST_CHUNK]}
+        found = conn.execute(query, {"keys": [lookup_key(dataset_id, h) for h in wanted]})
+        rows = [r for r in found if r.dataset_id == dataset_id and r.inputs_hash in wanted]
         if rows:
             _add_states(existing, current, dataset_id, rows)
     if current:

@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -15,7 +16,14 @@ from evalledger import Client
 from evalledger.cli.main import main
 from evalledger.ledger import LedgerError, NewEvent, create_engine
 from evalledger.migrations.metadata import target_metadata
-from evalledger.migrations.runner import current_revision, ensure_current, head_revision
+from evalledger.migrations.runner import (
+    alembic_config,
+    current_revision,
+    ensure_current,
+    head_revision,
+    upgrade,
+)
+from evalledger.projections.rebuild import check_projections
 
 
 def test_tables_in_code_equal_what_the_migrations_build(engine: sa.Engine) -> None:
@@ -70,3 +78,43 @@ def test_in_memory_sqlite_works_end_to_end() -> None:
     store = Client("sqlite://").store
     store.append("s", [NewEvent("Thing", {"x": 1})], "no stream")
     assert store.read_stream("s")[0].payload == {"x": 1}
+
+
+def _lookup_keys(engine: sa.Engine) -> dict[tuple[str, str, int], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT dataset_id, record_id, valid_from, lookup_key FROM dataset_records")
+        ).all()
+    return {(d, r, v): k for d, r, v, k in rows}
+
+
+def test_0009_fills_the_lookup_key_of_records_stored_before_it(db_url: str) -> None:
+    """Records written before revision 0009 get the key the fold gives new ones, and a
+    merge then finds them by it (updates them instead of adding them again)."""
+    client = Client(db_url, user="migrator")
+    ds = client.create_dataset("before-0009")
+    ds.merge_records([{"inputs": {"q": i}, "expectations": {"a": 0}} for i in range(12)])
+    ds.merge_records([{"inputs": {"q": i}, "expectations": {"a": 1}} for i in range(6)])
+    keys = _lookup_keys(client.store.engine)
+    assert len(keys) == 18  # 12 first versions, 6 of them superseded
+    client.store.engine.dispose()
+
+    engine = create_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("dataset_records")}
+    assert "lookup_key" not in columns
+    upgrade(engine)
+    assert _lookup_keys(engine) == keys
+    engine.dispose()
+
+    again = Client(db_url, user="migrator")
+    ds = again.get_dataset(name="before-0009")
+    ds.merge_records([{"inputs": {"q": i}, "expectations": {"a": 2}} for i in range(3, 15)])
+    df = ds.to_df()
+    assert len(df) == 15
+    assert sorted(e["a"] for e in df["expectations"]) == [1] * 3 + [2] * 12
+    assert check_projections(again.store).ok
