@@ -35,6 +35,8 @@ class Projector:
         self._experiments: list[dict[str, Any]] = []
         self._labels: list[dict[str, Any]] = []
         self._open_version: tuple[str, int] | None = None
+        #: Events applied since the buffer was last counted (see _CHECK_EVERY).
+        self.unchecked = 0
 
     @property
     def pending_rows(self) -> int:
@@ -155,8 +157,10 @@ def feed(
     for event in events:
         projector.apply_event(event)
         count += 1
-        if flush_rows is None or count % _CHECK_EVERY:
+        projector.unchecked += 1  # kept across calls: a live write feeds one event at a time
+        if flush_rows is None or projector.unchecked < _CHECK_EVERY:
             continue
+        projector.unchecked = 0
         if projector.pending_rows >= flush_rows:
             projector.flush()
             if progress:

@@ -9,6 +9,7 @@ finishes it, since traces already in the ledger are skipped by id.
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -325,31 +326,39 @@ Checked = tuple[dict[str, Any], bytes | None]
 class _Kept:
     """The checked traces of the first pass, kept as canonical JSON (compact, and what the
     events store) until KEPT_BYTES are held; the traces after those are read and checked
-    again from the source when written, so a large source is never held whole."""
+    again from the source when written, so a large source is never held whole.
+
+    They are kept end to end in one buffer: a bytes object per trace, each allocated
+    between the first pass's short-lived objects, held the process's memory at three times
+    their size."""
 
     def __init__(self) -> None:
-        self.encoded: list[bytes] = []
-        self.size = 0
+        self.buffer = bytearray()
+        self.ends = array("q")
         self.resume_at: int | None = None  # index in the source of the first trace not kept
 
     def add(self, n: int, body: dict[str, Any]) -> None:
         if self.resume_at is not None:
             return
         data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        if self.size + len(data) > KEPT_BYTES:
+        if len(self.buffer) + len(data) > KEPT_BYTES:
             self.resume_at = n
             return
-        self.encoded.append(data)
-        self.size += len(data)
+        self.buffer += data
+        self.ends.append(len(self.buffer))
 
     def again(
         self, items: Items, experiment_id: str | None, trace_ids: list[str]
     ) -> Iterator[Checked]:
         """Every trace of the first pass, in order, once each."""
-        for data in self.encoded:
+        view, start = memoryview(self.buffer), 0
+        for end in self.ends:
+            data = bytes(view[start:end])
+            start = end
             yield orjson.loads(data), data
+        view.release()
         if self.resume_at is not None:
-            seen = set(trace_ids[: len(self.encoded)])
+            seen = set(trace_ids[: len(self.ends)])
             rest = _unique(items, experiment_id, skip=self.resume_at, seen=seen)
             for _, body in rest:
                 yield body, None
