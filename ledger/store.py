@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import orjson
@@ -38,40 +39,22 @@ class Head:
     recorded_at: int
 
 
+#: Where the events columns (StoredEvent's fields, in the same order) are in a row.
+_TYPE, _SCHEMA, _PAYLOAD, _METADATA = 5, 6, 7, 8
+assert [c.name for c in events.columns] == [f.name for f in dataclass_fields(StoredEvent)]
+
+
 def _row_to_event(
     row: Any, registry: UpcasterRegistry, metadata: dict[str, Any] | None = None
 ) -> StoredEvent:
     """The stored event of an events row (its columns in table order). `metadata` is the
     decoded metadata when the caller already has it (the events of one commit share it)."""
-    (
-        position,
-        event_id,
-        stream_type,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        payload,
-        meta,
-        recorded_at,
-        prev_hash,
-        hash_,
-    ) = row
-    schema_version, decoded = registry.upcast(event_type, schema_version, loads(payload))
-    return StoredEvent(
-        position,
-        event_id,
-        stream_type,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        decoded,
-        loads(meta) if metadata is None else metadata,
-        recorded_at,
-        prev_hash,
-        hash_,
+    fields = list(row)
+    fields[_SCHEMA], fields[_PAYLOAD] = registry.upcast(
+        fields[_TYPE], fields[_SCHEMA], loads(fields[_PAYLOAD])
     )
+    fields[_METADATA] = loads(fields[_METADATA]) if metadata is None else metadata
+    return StoredEvent(*fields)
 
 
 def _encode_payload(event: NewEvent, where: str, limits: BackendLimits) -> str:
