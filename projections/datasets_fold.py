@@ -9,6 +9,7 @@ replay cost a handful of statements per flush instead of several per commit.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -328,10 +329,11 @@ def _merge_records(
     counts: Counts,
 ) -> None:
     rows = [record_row(state.dataset_id, version, r) for r in added]
-    for row in rows:
-        state.digest_sum = digest.add(state.digest_sum, row["content_hash"])
-        state.source_counts[row["source_type"]] = state.source_counts.get(row["source_type"], 0) + 1
-        state.next_seq = max(state.next_seq, row["seq"] + 1)
+    if rows:  # summed once for the whole event, not record by record
+        state.digest_sum = digest.add_all(state.digest_sum, [row["content_hash"] for row in rows])
+        for source_type, n in Counter([row["source_type"] for row in rows]).items():
+            state.source_counts[source_type] = state.source_counts.get(source_type, 0) + n
+        state.next_seq = max(state.next_seq, max([row["seq"] for row in rows]) + 1)
     if updated:
         ids = [r["record_id"] for r in updated]
         old = p.current_rows(state.dataset_id, ids)

@@ -17,6 +17,11 @@ def add(total: int, content_hash: str) -> int:
     return (total + int(content_hash, 16)) % _MOD
 
 
+def add_all(total: int, content_hashes: list[str]) -> int:
+    """add() of every hash, with one reduction."""
+    return (total + sum([int(h, 16) for h in content_hashes])) % _MOD
+
+
 def remove(total: int, content_hash: str) -> int:
     return (total - int(content_hash, 16)) % _MOD
 

@@ -11,7 +11,7 @@ import orjson
 _SORT = orjson.OPT_SORT_KEYS
 
 
-def body_text(record: dict[str, Any]) -> str:
+def body_bytes(record: dict[str, Any]) -> bytes:
     """Canonical JSON of a record's content: inputs, outputs, expectations, tags, source."""
     return orjson.dumps(
         {
@@ -22,11 +22,12 @@ def body_text(record: dict[str, Any]) -> str:
             "tags": record["tags"],
         },
         option=_SORT,
-    ).decode()
+    )
 
 
-def content_hash(body: str) -> str:
-    return hashlib.sha256(body.encode()).hexdigest()
+def content_hash(body: bytes) -> str:
+    """sha256 of a record's canonical body (body_bytes): what the digest sums."""
+    return hashlib.sha256(body).hexdigest()
 
 
 #: The record-versions table indexes this many characters of a source id; the record itself
@@ -66,7 +67,7 @@ def lookup_key(dataset_id: str, inputs_hash: str) -> int:
 
 def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[str, Any]:
     """The record-versions row for a record state valid from `version`."""
-    body = body_text(record)
+    body = body_bytes(record)
     return {
         "dataset_id": dataset_id,
         "record_id": record["record_id"],
@@ -82,5 +83,5 @@ def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[st
         "created_by": record["created_by"],
         "last_update_time": record["last_update_time"],
         "last_updated_by": record["last_updated_by"],
-        "body": body,
+        "body": body.decode(),
     }

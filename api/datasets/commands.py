@@ -408,21 +408,31 @@ def _existing_by_hash(
     )
     current: dict[tuple[str, str], tuple[str, str]] = {}
     existing: dict[bytes, RecordState] = {}
-    # one statement, its IN list bound per chunk: a statement built around each chunk
-    # would keep the chunk alive in SQLAlchemy's reference cycles while the GC is paused
-    query = sa.select(*cols).where(
-        dataset_records.c.lookup_key.in_(sa.bindparam("keys", expanding=True)),
-        current_by_id(),
-    )
+    # one statement, its keys bound per chunk: a statement built around each chunk would
+    # keep the chunk alive in SQLAlchemy's reference cycles while the GC is paused
+    among, bound = _keys_among(conn.dialect.name)
+    query = sa.select(*cols).where(among, current_by_id())
     for start in range(0, len(keys), IN_LIST_CHUNK):
         wanted = {k.hex() for k in keys[start : start + IN_LIST_CHUNK]}
-        found = conn.execute(query, {"keys": [lookup_key(dataset_id, h) for h in wanted]})
+        found = conn.execute(query, {"keys": bound([lookup_key(dataset_id, h) for h in wanted])})
         rows = [r for r in found if r.dataset_id == dataset_id and r.inputs_hash in wanted]
         if rows:
             _add_states(existing, current, dataset_id, rows)
     if current:
         tx.current_rows = current
     return existing
+
+
+def _keys_among(dialect: str) -> tuple[sa.ColumnElement[bool], Callable[[list[int]], Any]]:
+    """`lookup_key IN (the bound keys)` and how to bind them. SQLite takes them as one JSON
+    array that json_each unpacks, in C (5,000 bound values each cost a Python call: 40% of
+    the lookup); the other backends bind a list."""
+    column = dataset_records.c.lookup_key
+    if dialect == "sqlite":
+        each = sa.func.json_each(sa.bindparam("keys"))
+        unpacked = sa.select(sa.column("value")).select_from(each)
+        return column.in_(unpacked), lambda values: orjson.dumps(values).decode()
+    return column.in_(sa.bindparam("keys", expanding=True)), list
 
 
 def _add_states(

@@ -34,7 +34,7 @@ from evalledger.datasets.records import (
 from evalledger.ledger.encoding import canonical_bytes
 from evalledger.ledger.errors import InvalidParameter
 from evalledger.projections import digest
-from evalledger.projections.records import body_text, content_hash, source_id_of
+from evalledger.projections.records import body_bytes, content_hash, source_id_of
 
 T = DatasetRecordSourceType
 GOOD = {"inputs": {"q": "ok"}}
@@ -86,7 +86,7 @@ def dataset_digest(states: list[RecordState]) -> str:
     """An independent digest: the sum of the records' content hashes (see projections.digest)."""
     total = 0
     for state in states:
-        total = digest.add(total, content_hash(body_text(record_content(state))))
+        total = digest.add(total, content_hash(body_bytes(record_content(state))))
     return digest.digest(total)
 
 
