@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from operator import itemgetter
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 #: Values per `IN (...)` list: well under every backend's limit on bound parameters.
 IN_LIST_CHUNK = 5_000
+
+
+def among_bound(
+    column: sa.ColumnElement[Any], name: str, dialect: str
+) -> tuple[sa.ColumnElement[bool], Callable[[list[Any]], Any]]:
+    """`column IN (the values bound as `name`)`, and how to bind a list of them. SQLite
+    takes the list as one JSON array that json_each unpacks in C, since each of thousands of
+    bound values costs a Python call (40% of looking up 10,000 keys); the other backends
+    bind the list (an expanding IN)."""
+    if dialect == "sqlite":
+        unpacked = sa.select(sa.column("value")).select_from(sa.func.json_each(sa.bindparam(name)))
+        return column.in_(unpacked), _json_array
+    return column.in_(sa.bindparam(name, expanding=True)), list
+
+
+def _json_array(values: list[Any]) -> str:
+    return orjson.dumps(values).decode()
+
 
 #: Below this many rows a plain INSERT beats setting up a COPY (PostgreSQL).
 _COPY_FROM_ROWS = 20

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalledger.ledger import IntegrityError, StoredEvent
-from evalledger.ledger.bulk import IN_LIST_CHUNK, insert_rows
+from evalledger.ledger.bulk import IN_LIST_CHUNK, among_bound, insert_rows
 from evalledger.ledger.encoding import trusted_text
 from evalledger.projections import digest
 from evalledger.projections import event_types as et
@@ -242,17 +242,20 @@ class DatasetProjector:
     def flush(self) -> None:
         """Write everything buffered, in an order that keeps every constraint."""
         conn = self.conn
+        among, bound = among_bound(dataset_records.c.record_id, "ids", conn.dialect.name)
+        close = (
+            dataset_records.update()
+            .where(
+                dataset_records.c.dataset_id == sa.bindparam("dataset"),
+                among,
+                current_by_id(),
+            )
+            .values(valid_to=sa.bindparam("version"))
+        )
         for (dataset_id, version), record_ids in self._closes.items():
             for start in range(0, len(record_ids), _CHUNK):
-                conn.execute(
-                    dataset_records.update()
-                    .where(
-                        dataset_records.c.dataset_id == dataset_id,
-                        dataset_records.c.record_id.in_(record_ids[start : start + _CHUNK]),
-                        current_by_id(),
-                    )
-                    .values(valid_to=version)
-                )
+                ids = bound(record_ids[start : start + _CHUNK])
+                conn.execute(close, {"dataset": dataset_id, "ids": ids, "version": version})
         insert_rows(conn, dataset_records, self._new_rows)
         insert_rows(conn, dataset_versions, self._versions)
         created = [self._states[d].row() for d in self._created]

@@ -40,7 +40,7 @@ from evalledger.ledger import (
     ResourceAlreadyExists,
     ResourceNotFound,
 )
-from evalledger.ledger.bulk import IN_LIST_CHUNK
+from evalledger.ledger.bulk import IN_LIST_CHUNK, among_bound
 from evalledger.ledger.limits import BackendLimits
 from evalledger.ledger.memory import gc_paused
 from evalledger.oversize import record_too_large
@@ -410,7 +410,7 @@ def _existing_by_hash(
     existing: dict[bytes, RecordState] = {}
     # one statement, its keys bound per chunk: a statement built around each chunk would
     # keep the chunk alive in SQLAlchemy's reference cycles while the GC is paused
-    among, bound = _keys_among(conn.dialect.name)
+    among, bound = among_bound(dataset_records.c.lookup_key, "keys", conn.dialect.name)
     query = sa.select(*cols).where(among, current_by_id())
     for start in range(0, len(keys), IN_LIST_CHUNK):
         wanted = {k.hex() for k in keys[start : start + IN_LIST_CHUNK]}
@@ -421,18 +421,6 @@ def _existing_by_hash(
     if current:
         tx.current_rows = current
     return existing
-
-
-def _keys_among(dialect: str) -> tuple[sa.ColumnElement[bool], Callable[[list[int]], Any]]:
-    """`lookup_key IN (the bound keys)` and how to bind them. SQLite takes them as one JSON
-    array that json_each unpacks, in C (5,000 bound values each cost a Python call: 40% of
-    the lookup); the other backends bind a list."""
-    column = dataset_records.c.lookup_key
-    if dialect == "sqlite":
-        each = sa.func.json_each(sa.bindparam("keys"))
-        unpacked = sa.select(sa.column("value")).select_from(each)
-        return column.in_(unpacked), lambda values: orjson.dumps(values).decode()
-    return column.in_(sa.bindparam("keys", expanding=True)), list
 
 
 def _add_states(
