@@ -415,7 +415,7 @@ def _existing_by_hash(
     for start in range(0, len(keys), IN_LIST_CHUNK):
         wanted = {k.hex() for k in keys[start : start + IN_LIST_CHUNK]}
         found = conn.execute(query, {"keys": bound([lookup_key(dataset_id, h) for h in wanted])})
-        rows = [r for r in found if r.dataset_id == dataset_id and r.inputs_hash in wanted]
+        rows = [r for r in found.all() if r.dataset_id == dataset_id and r.inputs_hash in wanted]
         if rows:
             _add_states(existing, current, dataset_id, rows)
     if current:

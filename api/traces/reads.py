@@ -47,11 +47,11 @@ def _hydrate_chunk(conn: sa.Connection, rows: Sequence[Any], store: EventStore) 
     query = sa.select(
         events.c.position, events.c.event_type, events.c.schema_version, events.c.payload
     ).where(events.c.position.in_([r.position for r in rows]))
-    bodies = {row.position: row for row in conn.execute(query)}
+    bodies = {row.position: row for row in conn.execute(query).all()}  # one fetch, not one a row
     query = sa.select(trace_tags.c.trace_id, trace_tags.c.key, trace_tags.c.value).where(
         trace_tags.c.trace_id.in_(ids)
     )
-    for trace_id, key, value in conn.execute(query):
+    for trace_id, key, value in conn.execute(query).all():
         tags.setdefault(trace_id, {})[key] = value
     query = (
         sa.select(a.trace_id, a.valid, a.body)
