@@ -210,13 +210,15 @@ class DatasetProjector:
             dataset_records.c.content_hash,
             dataset_records.c.source_type,
         )
+        if not missing:
+            return found
+        among, bound = among_bound(dataset_records.c.record_id, "ids", self.conn.dialect.name)
+        query = sa.select(*cols).where(
+            dataset_records.c.dataset_id == dataset_id, current_by_id(), among
+        )
         for start in range(0, len(missing), _CHUNK):
-            query = sa.select(*cols).where(
-                dataset_records.c.dataset_id == dataset_id,
-                current_by_id(),
-                dataset_records.c.record_id.in_(missing[start : start + _CHUNK]),
-            )
-            for row in self.conn.execute(query).all():
+            ids = bound(missing[start : start + _CHUNK])
+            for row in self.conn.execute(query, {"ids": ids}).all():
                 found[row.record_id] = (row.content_hash, row.source_type)
         return found
 

@@ -13,7 +13,7 @@ import orjson
 import pandas as pd
 
 from evalledger.datasets import commands, reads
-from evalledger.datasets.entities import DatasetRecord, record_from_row
+from evalledger.datasets.entities import DatasetRecord, record_from_row, source_key
 from evalledger.datasets.from_traces import records_from_any, with_current_expectations
 from evalledger.datasets.history import (
     DatasetDiff,
@@ -431,7 +431,7 @@ def _frame_source(
 ) -> tuple[DatasetRecordSource, str | None]:
     """A stored source as (DatasetRecordSource, its source id), parsed once per distinct
     source: most records of a dataset share a handful."""
-    key = src["source_type"] if not src.get("source_data") else orjson.dumps(src)
+    key = source_key(src)
     found = cache.get(key)
     if found is None:
         found = cache[key] = (DatasetRecordSource.from_dict(src), source_id_of(src))

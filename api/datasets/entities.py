@@ -47,10 +47,15 @@ class DatasetRecord:
         }
 
 
+def source_key(src: dict[str, Any]) -> Any:
+    """What tells stored sources apart: the type alone when there is no source data."""
+    return src["source_type"] if not src.get("source_data") else orjson.dumps(src)
+
+
 def cached_source(
     src: dict[str, Any], cache: dict[Any, DatasetRecordSource]
 ) -> DatasetRecordSource:
-    key = src["source_type"] if not src.get("source_data") else orjson.dumps(src)
+    key = source_key(src)
     source = cache.get(key)
     if source is None:
         source = cache[key] = DatasetRecordSource.from_dict(src)
