@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -36,13 +36,12 @@ _COPY_FROM_ROWS = 20
 
 
 @cache
-def _driver_insert(table: sa.Table, paramstyle: str) -> tuple[str, itemgetter[Any]]:
-    names = [c.name for c in table.columns]
+def _driver_insert(table: sa.Table, paramstyle: str) -> str:
+    names = _column_names(table)
     mark = "?" if paramstyle == "qmark" else "%s"
     quote = '"' if paramstyle == "qmark" else "`"
     cols = ", ".join(f"{quote}{n}{quote}" for n in names)
-    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join(mark for _ in names)})"
-    return sql, itemgetter(*names)
+    return f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join(mark for _ in names)})"
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -58,28 +57,51 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
     (ledger.limits.fold_under_packet), so no statement is longer than the server takes
     unless one row is, and rows are checked before (an event, a record, a tag value).
     """
+    if rows:
+        insert_values(conn, table, list(map(_values_of(table), rows)))
+
+
+def insert_values(conn: sa.Connection, table: sa.Table, rows: Sequence[Sequence[Any]]) -> None:
+    """insert_rows for rows given as tuples (or lists) of every column's value in table order.
+
+    A buffer built so is inserted faster than one of dicts: reading 20,000 dicts' values
+    back in table order took a fifth of their insert's time on SQLite (the fold's buffers).
+    """
     if not rows:
         return
     dialect = conn.dialect.name
     if dialect == "postgresql" and len(rows) >= _COPY_FROM_ROWS:
         _copy(conn, table, rows)
     elif dialect in ("sqlite", "mysql", "mariadb"):
-        sql, values = _driver_insert(table, conn.dialect.paramstyle)
-        conn.exec_driver_sql(sql, list(map(values, rows)))
+        sql = _driver_insert(table, conn.dialect.paramstyle)
+        conn.exec_driver_sql(sql, list(map(tuple, rows)))  # SQLAlchemy takes only tuples
     else:
-        conn.execute(table.insert(), rows)
+        names = _column_names(table)
+        conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in rows])
 
 
 @cache
-def _copy_statement(table: sa.Table) -> tuple[str, itemgetter[Any]]:
-    names = [c.name for c in table.columns]
-    columns = ", ".join(f'"{n}"' for n in names)
-    return f'COPY "{table.name}" ({columns}) FROM STDIN', itemgetter(*names)
+def _column_names(table: sa.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
 
 
-def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    statement, values = _copy_statement(table)
+@cache
+def _values_of(table: sa.Table) -> itemgetter[Any]:
+    """A row dict's values in table order."""
+    return itemgetter(*_column_names(table))
+
+
+@cache
+def _copy_statement(table: sa.Table) -> str:
+    columns = ", ".join(f'"{n}"' for n in _column_names(table))
+    return f'COPY "{table.name}" ({columns}) FROM STDIN'
+
+
+def _copy(conn: sa.Connection, table: sa.Table, rows: Sequence[Sequence[Any]]) -> None:
     driver = conn.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+    with (
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(_copy_statement(table)) as copy,
+    ):
         for row in rows:
-            copy.write_row(values(row))
+            copy.write_row(row)

@@ -9,7 +9,6 @@ replay cost a handful of statements per flush instead of several per commit.
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +16,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalledger.ledger import IntegrityError, StoredEvent
-from evalledger.ledger.bulk import IN_LIST_CHUNK, among_bound, insert_rows
+from evalledger.ledger.bulk import IN_LIST_CHUNK, among_bound, insert_rows, insert_values
 from evalledger.ledger.encoding import trusted_text
 from evalledger.projections import digest
 from evalledger.projections import event_types as et
 from evalledger.projections.dataset_state import DatasetState
-from evalledger.projections.records import record_row
+from evalledger.projections.records import (
+    CONTENT_HASH,
+    DATASET_ID,
+    RECORD_ID,
+    SEQ,
+    SOURCE_TYPE,
+    VALID_TO,
+    RecordRow,
+    record_row,
+)
 from evalledger.projections.schema import (
     current_by_id,
     dataset_experiments,
@@ -39,6 +47,30 @@ RowKey = tuple[str, str]
 
 #: {(dataset_id, record_id): (content_hash, source_type)} of records' current rows.
 CurrentRows = dict[RowKey, tuple[str, str]]
+
+
+#: The columns of a dataset_versions row, which end_commit builds as a tuple of their values
+#: (see ledger.bulk.insert_values).
+_VERSION_COLUMNS = (
+    "dataset_id",
+    "version",
+    "operation",
+    "user",
+    "timestamp",
+    "position",
+    "records_added",
+    "records_updated",
+    "records_deleted",
+    "num_records",
+    "digest",
+    "name",
+    "tags",
+    "experiment_ids",
+    "source_counts",
+    "detail",
+    "deleted",
+)
+assert tuple(c.name for c in dataset_versions.columns) == _VERSION_COLUMNS
 
 
 @dataclass(slots=True)
@@ -81,11 +113,11 @@ class DatasetProjector:
         self._created: set[str] = set()
         self._touched: set[str] = set()
         self._links_touched: set[str] = set()
-        self._new_rows: list[dict[str, Any]] = []
-        self._open: dict[RowKey, dict[str, Any]] = {}
+        self._new_rows: list[RecordRow] = []
+        self._open: dict[RowKey, RecordRow] = {}
         self._closed: set[RowKey] = set()
         self._closes: dict[tuple[str, int], list[str]] = {}
-        self._versions: list[dict[str, Any]] = []
+        self._versions: list[tuple[Any, ...]] = []
         self._commit: _OpenCommit | None = None
         self._texts = _LastTexts()
 
@@ -148,26 +180,26 @@ class DatasetProjector:
         state.last_update_time = last.recorded_at
         state.last_updated_by = last.metadata.get("user", "")
         self._touched.add(state.dataset_id)
-        self._versions.append(
-            {
-                "dataset_id": state.dataset_id,
-                "version": state.version,
-                "operation": first.payload.get("operation") or et.OPERATIONS[first.event_type],
-                "user": first.metadata.get("user", ""),
-                "timestamp": first.recorded_at,
-                "position": last.position,
-                "records_added": counts["added"],
-                "records_updated": counts["updated"],
-                "records_deleted": counts["deleted"],
-                "num_records": state.num_records,
-                "digest": state.digest,
-                "name": state.name,
-                "tags": self._texts.of("tags", state.tags),
-                "experiment_ids": self._texts.of("experiment_ids", state.experiment_ids),
-                "source_counts": trusted_text(state.source_counts),
-                "detail": _detail_text(first.payload.get("detail")),
-                "deleted": state.deleted,
-            }
+        self._versions.append(  # the values of _VERSION_COLUMNS, in that order
+            (
+                state.dataset_id,
+                state.version,
+                first.payload.get("operation") or et.OPERATIONS[first.event_type],
+                first.metadata.get("user", ""),
+                first.recorded_at,
+                last.position,
+                counts["added"],
+                counts["updated"],
+                counts["deleted"],
+                state.num_records,
+                state.digest,
+                state.name,
+                self._texts.of("tags", state.tags),
+                self._texts.of("experiment_ids", state.experiment_ids),
+                trusted_text(state.source_counts),
+                _detail_text(first.payload.get("detail")),
+                state.deleted,
+            )
         )
 
     def _create(self, event: StoredEvent) -> DatasetState:
@@ -198,7 +230,7 @@ class DatasetProjector:
             key = (dataset_id, record_id)
             row = self._open.get(key)
             if row is not None:
-                found[record_id] = (row["content_hash"], row["source_type"])
+                found[record_id] = (row[CONTENT_HASH], row[SOURCE_TYPE])
             elif key in self._closed:
                 continue
             elif key in self._known:
@@ -228,15 +260,15 @@ class DatasetProjector:
             key = (dataset_id, record_id)
             row = self._open.pop(key, None)
             if row is not None:
-                row["valid_to"] = version
+                row[VALID_TO] = version
             else:
                 self._closes.setdefault((dataset_id, version), []).append(record_id)
                 self._closed.add(key)
 
-    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+    def add_rows(self, rows: list[RecordRow]) -> None:
         self._new_rows.extend(rows)
         for row in rows:
-            key = (row["dataset_id"], row["record_id"])
+            key = (row[DATASET_ID], row[RECORD_ID])
             self._open[key] = row
             self._closed.discard(key)
 
@@ -258,8 +290,8 @@ class DatasetProjector:
             for start in range(0, len(record_ids), _CHUNK):
                 ids = bound(record_ids[start : start + _CHUNK])
                 conn.execute(close, {"dataset": dataset_id, "ids": ids, "version": version})
-        insert_rows(conn, dataset_records, self._new_rows)
-        insert_rows(conn, dataset_versions, self._versions)
+        insert_values(conn, dataset_records, self._new_rows)
+        insert_values(conn, dataset_versions, self._versions)
         created = [self._states[d].row() for d in self._created]
         insert_rows(conn, datasets, created)
         for dataset_id in self._touched - self._created:
@@ -334,11 +366,7 @@ def _merge_records(
     counts: Counts,
 ) -> None:
     rows = [record_row(state.dataset_id, version, r) for r in added]
-    if rows:  # summed once for the whole event, not record by record
-        state.digest_sum = digest.add_all(state.digest_sum, [row["content_hash"] for row in rows])
-        for source_type, n in Counter([row["source_type"] for row in rows]).items():
-            state.source_counts[source_type] = state.source_counts.get(source_type, 0) + n
-        state.next_seq = max(state.next_seq, max([row["seq"] for row in rows]) + 1)
+    _count_added(state, rows)
     if updated:
         ids = [r["record_id"] for r in updated]
         old = p.current_rows(state.dataset_id, ids)
@@ -347,13 +375,27 @@ def _merge_records(
             row = record_row(state.dataset_id, version, record)
             old_hash = old[record["record_id"]][0]
             state.digest_sum = digest.add(
-                digest.remove(state.digest_sum, old_hash), row["content_hash"]
+                digest.remove(state.digest_sum, old_hash), row[CONTENT_HASH]
             )
             rows.append(row)
     p.add_rows(rows)
     state.num_records += len(added)
     counts["added"] += len(added)
     counts["updated"] += len(updated)
+
+
+def _count_added(state: DatasetState, rows: list[RecordRow]) -> None:
+    """Add new records' rows to the digest, the source counts and the next seq in one pass
+    (as fast as a Counter and lists for big events, four times faster for one record)."""
+    hash_sum, sources, next_seq = 0, state.source_counts, state.next_seq
+    for row in rows:
+        hash_sum += int(row[CONTENT_HASH], 16)
+        source_type = row[SOURCE_TYPE]
+        sources[source_type] = sources.get(source_type, 0) + 1
+        if row[SEQ] >= next_seq:
+            next_seq = row[SEQ] + 1
+    state.digest_sum = digest.add_sum(state.digest_sum, hash_sum)
+    state.next_seq = next_seq
 
 
 def _delete_records(

@@ -17,9 +17,9 @@ def add(total: int, content_hash: str) -> int:
     return (total + int(content_hash, 16)) % _MOD
 
 
-def add_all(total: int, content_hashes: list[str]) -> int:
-    """add() of every hash, with one reduction."""
-    return (total + sum([int(h, 16) for h in content_hashes])) % _MOD
+def add_sum(total: int, hash_sum: int) -> int:
+    """add() of hashes already summed as numbers (int(hash, 16) each), with one reduction."""
+    return (total + hash_sum) % _MOD
 
 
 def remove(total: int, content_hash: str) -> int:
@@ -32,4 +32,4 @@ def to_hex(total: int) -> str:
 
 def digest(total: int) -> str:
     """The public digest of a dataset whose content hashes sum to `total`."""
-    return hashlib.sha256(b"evalledger-dataset-v1:" + to_hex(total).encode()).hexdigest()
+    return hashlib.sha256(b"evalledger-dataset-v1:%064x" % total).hexdigest()  # to_hex's digits

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from evalledger.projections.schema import dataset_records
+
 _SORT = orjson.OPT_SORT_KEYS
 
 
@@ -65,23 +67,36 @@ def lookup_key(dataset_id: str, inputs_hash: str) -> int:
     return ((int(inputs_hash[:16], 16) ^ _dataset_salt(dataset_id)) ^ _SIGN) - _SIGN
 
 
-def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> dict[str, Any]:
+#: A record-versions row is a list of the dataset_records columns' values in table order
+#: (the fold's buffer inserts it as it is, see ledger.bulk.insert_values); the fold reads
+#: and sets these.
+DATASET_ID, RECORD_ID, VALID_TO, SEQ, CONTENT_HASH, SOURCE_TYPE = 0, 1, 3, 4, 6, 7
+RecordRow = list[Any]
+assert [c.name for c in dataset_records.columns] == [
+    *("dataset_id", "record_id", "valid_from", "valid_to", "seq", "inputs_hash"),
+    *("content_hash", "source_type", "source_id", "created_time", "created_by"),
+    *("last_update_time", "last_updated_by", "body", "lookup_key"),
+]
+
+
+def record_row(dataset_id: str, version: int, record: dict[str, Any]) -> RecordRow:
     """The record-versions row for a record state valid from `version`."""
     body = body_bytes(record)
-    return {
-        "dataset_id": dataset_id,
-        "record_id": record["record_id"],
-        "valid_from": version,
-        "valid_to": None,
-        "seq": record["seq"],
-        "inputs_hash": record["inputs_hash"],
-        "lookup_key": lookup_key(dataset_id, record["inputs_hash"]),
-        "content_hash": content_hash(body),
-        "source_type": record["source"]["source_type"],
-        "source_id": _indexed(source_id_of(record["source"])),
-        "created_time": record["created_time"],
-        "created_by": record["created_by"],
-        "last_update_time": record["last_update_time"],
-        "last_updated_by": record["last_updated_by"],
-        "body": body.decode(),
-    }
+    inputs_hash = record["inputs_hash"]
+    return [
+        dataset_id,
+        record["record_id"],
+        version,  # valid_from
+        None,  # valid_to
+        record["seq"],
+        inputs_hash,
+        content_hash(body),
+        record["source"]["source_type"],
+        _indexed(source_id_of(record["source"])),  # source_id
+        record["created_time"],
+        record["created_by"],
+        record["last_update_time"],
+        record["last_updated_by"],
+        body.decode(),
+        lookup_key(dataset_id, inputs_hash),
+    ]
