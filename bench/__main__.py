@@ -8,6 +8,7 @@ import sys
 
 from . import (
     dataset_bench,
+    floor_bench,
     history_bench,
     import_bench,
     ledger_bench,
@@ -28,6 +29,7 @@ SUITES = {
     "server": server_bench.run,
     "vs-mlflow": side_by_side.run,  # the same workload, MLflow and evalledger alternately
     "million": dataset_bench.run_million,  # 1,000,000 records, in a process of its own
+    "floors": floor_bench.run,  # SQLite and orjson alone on the rows of those workloads
 }
 #: Suites that take minutes: run only when named with --only.
 LARGE = {
