@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -195,9 +195,9 @@ def canonical_text(value: Any, where: str = "value") -> str:
     return canonical_bytes(value, where).decode()
 
 
-def loads(text: str | bytes) -> Any:
-    """Decode JSON text written by canonical_text."""
-    return orjson.loads(text)
+#: Decode JSON text written by canonical_text: orjson.loads itself, as a wrapper's call
+#: costs some 60 ns a decode, two per event read (payload and metadata).
+loads: Callable[[str | bytes], Any] = orjson.loads
 
 
 def trusted_text(value: Any) -> str:

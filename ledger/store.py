@@ -50,9 +50,10 @@ def _row_to_event(
     """The stored event of an events row (its columns in table order). `metadata` is the
     decoded metadata when the caller already has it (the events of one commit share it)."""
     fields = list(row)
-    fields[_SCHEMA], fields[_PAYLOAD] = registry.upcast(
-        fields[_TYPE], fields[_SCHEMA], loads(fields[_PAYLOAD])
-    )
+    payload = loads(fields[_PAYLOAD])
+    if fields[_TYPE] in registry.upcast_types:
+        fields[_SCHEMA], payload = registry.upcast(fields[_TYPE], fields[_SCHEMA], payload)
+    fields[_PAYLOAD] = payload
     fields[_METADATA] = loads(fields[_METADATA]) if metadata is None else metadata
     return _new_event(fields)
 

@@ -15,6 +15,8 @@ class UpcasterRegistry:
     def __init__(self) -> None:
         self._steps: dict[tuple[str, int], Upcaster] = {}
         self._current: dict[str, int] = {}
+        #: The event types that have an upcaster: a read skips upcast() for the others.
+        self.upcast_types: set[str] = set()
 
     def register(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator: the function turns a `from_version` payload into `from_version + 1`."""
@@ -22,6 +24,7 @@ class UpcasterRegistry:
         def decorate(fn: Upcaster) -> Upcaster:
             self._steps[(event_type, from_version)] = fn
             self._current[event_type] = max(self._current.get(event_type, 1), from_version + 1)
+            self.upcast_types.add(event_type)
             return fn
 
         return decorate

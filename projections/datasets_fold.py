@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +26,8 @@ from evalledger.projections.records import (
     RECORD_ID,
     SEQ,
     SOURCE_TYPE,
-    VALID_TO,
     RecordRow,
+    closed_row,
     record_row,
 )
 from evalledger.projections.schema import (
@@ -73,16 +72,6 @@ _VERSION_COLUMNS = (
 assert tuple(c.name for c in dataset_versions.columns) == _VERSION_COLUMNS
 
 
-@dataclass(slots=True)
-class _OpenCommit:
-    """The dataset version being applied: its state, first and last event so far, counts."""
-
-    state: DatasetState
-    first: StoredEvent
-    last: StoredEvent
-    counts: Counts = field(default_factory=lambda: {"added": 0, "updated": 0, "deleted": 0})
-
-
 class _LastTexts:
     """The JSON text of a value the versions rows repeat (a dataset's tags and experiments,
     which most commits leave as they were), encoded again only when the value changed."""
@@ -114,11 +103,17 @@ class DatasetProjector:
         self._touched: set[str] = set()
         self._links_touched: set[str] = set()
         self._new_rows: list[RecordRow] = []
-        self._open: dict[RowKey, RecordRow] = {}
+        #: Where in _new_rows the buffered rows still current are.
+        self._open: dict[RowKey, int] = {}
         self._closed: set[RowKey] = set()
         self._closes: dict[tuple[str, int], list[str]] = {}
         self._versions: list[tuple[Any, ...]] = []
-        self._commit: _OpenCommit | None = None
+        # the open commit (begin_commit to end_commit): its state, first and last event
+        # so far, and its counts; plain attributes, as an object per commit costs more
+        self._open_state: DatasetState | None = None
+        self._first: StoredEvent | None = None
+        self._last: StoredEvent | None = None
+        self._counts: Counts = {}
         self._texts = _LastTexts()
 
     @property
@@ -157,25 +152,27 @@ class DatasetProjector:
             state = self._create(first)
         else:
             state = self._state(first.stream_id)
-        self._commit = _OpenCommit(state, first, first)
+        self._open_state, self._first, self._last = state, first, first
+        self._counts = {"added": 0, "updated": 0, "deleted": 0}
         self._touched.add(state.dataset_id)
 
     def apply_event(self, event: StoredEvent) -> None:
         """Apply one event of the open commit."""
-        commit = self._commit
-        assert commit is not None, "apply_event needs begin_commit first"
+        state = self._open_state
+        assert state is not None, "apply_event needs begin_commit first"
         handler = _HANDLERS.get(event.event_type)
         if handler is not None:
-            handler(self, commit.state, event, commit.counts)
-        commit.last = event
+            handler(self, state, event, self._counts)
+        self._last = event
 
     def end_commit(self) -> None:
         """Close the open commit: the dataset row moves to its version, and the version
         row is written with the next flush."""
-        commit, self._commit = self._commit, None
-        if commit is None:
+        state, first, last = self._open_state, self._first, self._last
+        if state is None or first is None or last is None:
             return
-        state, first, last, counts = commit.state, commit.first, commit.last, commit.counts
+        self._open_state = self._first = self._last = None
+        counts = self._counts
         state.version = first.payload["dataset_version"]
         state.last_update_time = last.recorded_at
         state.last_updated_by = last.metadata.get("user", "")
@@ -228,8 +225,9 @@ class DatasetProjector:
         missing = []
         for record_id in record_ids:
             key = (dataset_id, record_id)
-            row = self._open.get(key)
-            if row is not None:
+            index = self._open.get(key)
+            if index is not None:
+                row = self._new_rows[index]
                 found[record_id] = (row[CONTENT_HASH], row[SOURCE_TYPE])
             elif key in self._closed:
                 continue
@@ -258,19 +256,21 @@ class DatasetProjector:
         """End the current versions of these records at `version`."""
         for record_id in record_ids:
             key = (dataset_id, record_id)
-            row = self._open.pop(key, None)
-            if row is not None:
-                row[VALID_TO] = version
+            index = self._open.pop(key, None)
+            if index is not None:
+                self._new_rows[index] = closed_row(self._new_rows[index], version)
             else:
                 self._closes.setdefault((dataset_id, version), []).append(record_id)
                 self._closed.add(key)
 
     def add_rows(self, rows: list[RecordRow]) -> None:
-        self._new_rows.extend(rows)
-        for row in rows:
+        open_rows, closed = self._open, self._closed
+        for index, row in enumerate(rows, len(self._new_rows)):
             key = (row[DATASET_ID], row[RECORD_ID])
-            self._open[key] = row
-            self._closed.discard(key)
+            open_rows[key] = index
+            if closed:  # mostly empty: a merge seldom updates a record the buffer closed
+                closed.discard(key)
+        self._new_rows.extend(rows)
 
     # -- flush -------------------------------------------------------------------------
     def flush(self) -> None:
@@ -365,23 +365,25 @@ def _merge_records(
     updated: list[dict[str, Any]],
     counts: Counts,
 ) -> None:
-    rows = [record_row(state.dataset_id, version, r) for r in added]
-    _count_added(state, rows)
+    dataset_id = state.dataset_id
+    rows = [record_row(dataset_id, version, r) for r in added]
+    if rows:
+        _count_added(state, rows)
+        state.num_records += len(rows)
+        counts["added"] += len(rows)
     if updated:
         ids = [r["record_id"] for r in updated]
-        old = p.current_rows(state.dataset_id, ids)
-        p.close(state.dataset_id, ids, version)
+        old = p.current_rows(dataset_id, ids)
+        p.close(dataset_id, ids, version)
         for record in updated:
-            row = record_row(state.dataset_id, version, record)
+            row = record_row(dataset_id, version, record)
             old_hash = old[record["record_id"]][0]
             state.digest_sum = digest.add(
                 digest.remove(state.digest_sum, old_hash), row[CONTENT_HASH]
             )
             rows.append(row)
+        counts["updated"] += len(updated)
     p.add_rows(rows)
-    state.num_records += len(added)
-    counts["added"] += len(added)
-    counts["updated"] += len(updated)
 
 
 def _count_added(state: DatasetState, rows: list[RecordRow]) -> None:

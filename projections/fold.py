@@ -52,11 +52,13 @@ class Projector:
         version are one commit of the dataset projector, which may be flushed midway."""
         if event.stream_type == event_types.DATASET_STREAM:
             key = (event.stream_id, event.payload["dataset_version"])
+            datasets = self.datasets
             if key != self._open_version:
-                self.finish()
-                self.datasets.begin_commit(event)
+                if self._open_version is not None:
+                    datasets.end_commit()
+                datasets.begin_commit(event)
                 self._open_version = key
-            self.datasets.apply_event(event)
+            datasets.apply_event(event)
             return
         self.finish()
         if event.stream_type == event_types.TRACE_STREAM:
@@ -154,15 +156,18 @@ def feed(
     """Apply events one by one, flushing whenever `flush_rows` rows wait (the caller
     finishes and flushes at the end); returns how many were applied."""
     count = 0
+    unchecked = projector.unchecked  # kept across calls: a live write feeds one at a time
+    apply_event = projector.apply_event
     for event in events:
-        projector.apply_event(event)
+        apply_event(event)
         count += 1
-        projector.unchecked += 1  # kept across calls: a live write feeds one event at a time
-        if flush_rows is None or projector.unchecked < _CHECK_EVERY:
+        unchecked += 1
+        if unchecked < _CHECK_EVERY or flush_rows is None:
             continue
-        projector.unchecked = 0
+        unchecked = 0
         if projector.pending_rows >= flush_rows:
             projector.flush()
             if progress:
                 progress(count)
+    projector.unchecked = unchecked
     return count
